@@ -1,0 +1,110 @@
+"""Client-side pacing of API calls per tenant, so limits are respected, never discovered.
+
+A `RatePacer` keeps one pyrate-limiter bucket per key (a Kommo account or a Xero tenant).
+Buckets live in memory, in a SQLite file (shared by processes on one machine) or in
+PostgreSQL (shared by every machine), chosen by the URL given to `RatePacer.from_url`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from pyrate_limiter import AbstractBucket, Duration, InMemoryBucket, Limiter, Rate, SQLiteBucket
+
+
+class Pacer(Protocol):
+    """Waits until one more call for `key` fits within the budget."""
+
+    async def acquire(self, key: str) -> None: ...
+
+
+class NoPacer:
+    """No client-side pacing (the server's 429s are still honoured by the retry loop)."""
+
+    async def acquire(self, key: str) -> None:
+        return None
+
+
+def _table_name(key: str) -> str:
+    return "pace_" + re.sub(r"[^a-zA-Z0-9_]", "_", key)[:50]
+
+
+BucketMaker = Callable[[str, list[Rate]], AbstractBucket]
+
+
+def memory_buckets(_: str, rates: list[Rate]) -> AbstractBucket:
+    return InMemoryBucket(rates)
+
+
+def sqlite_buckets(path: str) -> BucketMaker:
+    """Buckets in one SQLite file, guarded by a file lock so several processes share them."""
+
+    def make(key: str, rates: list[Rate]) -> AbstractBucket:
+        return SQLiteBucket.init_from_file(
+            rates, table=_table_name(key), db_path=path, create_new_table=True, use_file_lock=True
+        )
+
+    return make
+
+
+def postgres_buckets(conninfo: str) -> BucketMaker:
+    """Buckets in PostgreSQL so every machine of a scaled-out deployment shares one budget."""
+    from psycopg_pool import ConnectionPool
+    from pyrate_limiter import PostgresBucket
+
+    pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True)
+
+    def make(key: str, rates: list[Rate]) -> AbstractBucket:
+        return PostgresBucket(pool, _table_name(key), rates)
+
+    return make
+
+
+class RatePacer:
+    """Paces calls per key with the given rates (e.g. 6/s, or 55/min and 4,800/day)."""
+
+    def __init__(self, rates: Sequence[Rate], buckets: BucketMaker = memory_buckets) -> None:
+        self._rates = list(rates)
+        self._make = buckets
+        self._limiters: dict[str, Limiter] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, rates: Sequence[Rate], url: str | None) -> RatePacer:
+        """`None` or `memory:` → in-process; `sqlite:///path` → file; `postgresql://…` → shared."""
+        if not url or url.startswith("memory"):
+            return cls(rates)
+        if url.startswith("sqlite:///"):
+            return cls(rates, sqlite_buckets(url.removeprefix("sqlite:///")))
+        if url.startswith(("postgresql://", "postgres://")):
+            conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+            return cls(rates, postgres_buckets(conninfo))
+        raise ValueError(
+            f"unsupported pacer URL {url!r}: use memory:, sqlite:///… or postgresql://…"
+        )
+
+    def _limiter(self, key: str) -> Limiter:
+        with self._lock:
+            limiter = self._limiters.get(key)
+            if limiter is None:
+                limiter = Limiter(self._make(key, self._rates))
+                self._limiters[key] = limiter
+            return limiter
+
+    async def acquire(self, key: str) -> None:
+        await self._limiter(key).try_acquire_async(key, blocking=True)
+
+
+def per_second(n: int) -> Rate:
+    return Rate(n, Duration.SECOND)
+
+
+def per_minute(n: int) -> Rate:
+    return Rate(n, Duration.MINUTE)
+
+
+def per_day(n: int) -> Rate:
+    return Rate(n, Duration.DAY)
