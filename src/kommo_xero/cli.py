@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -13,7 +13,7 @@ app = typer.Typer(
 )
 
 
-class SimulatorName(str, Enum):
+class SimulatorName(StrEnum):
     kommo = "kommo"
     xero = "xero"
 

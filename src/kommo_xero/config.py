@@ -1,0 +1,156 @@
+"""Settings: a TOML file plus `KOMMO_XERO_*` environment variables (secrets belong in the env).
+
+Environment variables override the file; nested keys use a double underscore, e.g.
+`KOMMO_XERO_KOMMO__TOKEN` or `KOMMO_XERO_MAPPING__ACCOUNT_CODE`. `load_settings` turns a
+validation failure into `ConfigError`, whose message names each bad key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "KOMMO_XERO_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key(s) and the problem."""
+
+
+class ServiceSettings(BaseModel):
+    public_url: str = "http://127.0.0.1:8100"
+    host: str = "127.0.0.1"
+    port: int = 8100
+    data_dir: Path = Path("data")
+    # One database holds the engine's tables and ours: a SQLite file by default, or PostgreSQL.
+    database_url: str | None = None
+    executor_id: str = Field(default_factory=lambda: os.environ.get("DBOS__VMID", "local"))
+    # Queue concurrency per Xero tenant: Xero allows 5 calls in flight per organisation.
+    xero_concurrency: int = 5
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kommo-xero.sqlite').as_posix()}"
+
+
+class KommoSettings(BaseModel):
+    base_url: str = "http://127.0.0.1:8101"
+    token: SecretStr | None = None  # long-lived token; OAuth tokens live in the token store
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Unguessable path segment of the webhook URL: /webhooks/kommo/{webhook_secret}
+    webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
+    account_id: int | None = None  # filled from the API when missing
+    requests_per_second: int = 6
+
+
+class XeroSettings(BaseModel):
+    base_url: str = "https://api.xero.com"
+    identity_url: str = "https://identity.xero.com"
+    login_url: str = "https://login.xero.com"
+    auth: Literal["client_credentials", "oauth"] = "client_credentials"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    tenant_id: str | None = None
+    webhook_key: SecretStr | None = None
+    calls_per_minute: int = 55
+    calls_per_day: int = 4800
+
+
+class MappingSettings(BaseModel):
+    trigger_pipeline: str = "Sales"  # name or numeric id
+    trigger_stage: str = "Payment Approved"  # name or numeric id
+    description_field: str = "Service description"
+    currency_field: str | None = "Currency"
+    due_date_field: str | None = "Due date"
+    default_currency: str | None = None  # None: the Xero organisation's base currency
+    account_code: str = "200"
+    tax_type: str = "NONE"
+    invoice_status: Literal["DRAFT", "AUTHORISED"] = "AUTHORISED"
+    due_days: int = Field(default=14, ge=0, le=365)
+    line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
+    reference_template: str = "Kommo deal {lead_id}"
+    bill_to: Literal["main_contact", "company"] = "main_contact"
+    attach_pdf: bool = True
+    batch_window_ms: int = Field(default=150, ge=0, le=5000)
+    batch_size: int = Field(default=50, ge=1, le=50)
+
+    @field_validator("reference_template")
+    @classmethod
+    def _template_names_known_fields(cls, value: str) -> str:
+        try:
+            value.format(lead_id=1, lead_name="x", contact_name="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"unknown placeholder {exc}; use {{lead_id}}, {{lead_name}} or {{contact_name}}"
+            ) from exc
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything the service needs; see docs/configuration.md and kommo-xero.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KOMMO_XERO_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    connection_name: str = "default"
+    service: ServiceSettings = ServiceSettings()
+    kommo: KommoSettings = KommoSettings()
+    xero: XeroSettings = XeroSettings()
+    mapping: MappingSettings = MappingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get(CONFIG_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(path)))
+        return tuple(sources)
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        lines.append(f"  {key}: {error['msg']}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from `path` (or $KOMMO_XERO_CONFIG) and the environment."""
+    previous = os.environ.get(CONFIG_ENV)
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        os.environ[CONFIG_ENV] = str(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        raise ConfigError(f"cannot read configuration: {exc}") from None
+    finally:
+        if path is not None:
+            if previous is None:
+                os.environ.pop(CONFIG_ENV, None)
+            else:
+                os.environ[CONFIG_ENV] = previous
