@@ -40,7 +40,8 @@ def simulate(
             kcfg.long_lived_token = token
         sim_app = create_app(kcfg)
     else:
-        from kommo_xero.sandbox.xero import XeroSimConfig, create_app as create_xero_app
+        from kommo_xero.sandbox.xero import XeroSimConfig
+        from kommo_xero.sandbox.xero import create_app as create_xero_app
 
         xcfg = XeroSimConfig()
         if client_id:
