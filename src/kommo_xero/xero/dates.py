@@ -70,6 +70,10 @@ def format_request_date(day: date) -> str:
 
 
 def format_if_modified_since(moment: datetime) -> str:
-    """`If-Modified-Since` as Xero documents it: UTC `yyyy-mm-ddThh:mm:ss`."""
+    """`If-Modified-Since` in UTC, `yyyy-mm-ddThh:mm:ssZ`.
+
+    Xero's docs show a zone-less UTC value while the OpenAPI spec types the header as an
+    RFC 3339 date-time; the explicit `Z` satisfies both readings.
+    """
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -190,7 +190,7 @@ async def test_invoice_query_parameters_and_if_modified_since(
         "InvoiceNumbers": "INV-1",
         "searchTerm": "CRM",
     }
-    assert xero.requests[0].headers["If-Modified-Since"] == "2026-07-20T00:00:00"
+    assert xero.requests[0].headers["If-Modified-Since"] == "2026-07-20T00:00:00Z"
     assert page.has_more and page.item_count == 201 and len(page.items) == 1
 
 

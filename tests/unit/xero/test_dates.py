@@ -65,6 +65,6 @@ def test_garbage_is_rejected() -> None:
 
 
 def test_if_modified_since_is_utc_without_zone() -> None:
-    """If-Modified-Since goes out as UTC `yyyy-mm-ddThh:mm:ss`, converted from any zone."""
+    """If-Modified-Since goes out as UTC `yyyy-mm-ddThh:mm:ssZ`, converted from any zone."""
     moment = datetime(2026, 7, 20, 12, 30, 5, 999, tzinfo=timezone(timedelta(hours=2)))
-    assert format_if_modified_since(moment) == "2026-07-20T10:30:05"
+    assert format_if_modified_since(moment) == "2026-07-20T10:30:05Z"
