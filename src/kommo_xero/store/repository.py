@@ -383,17 +383,24 @@ class Store:
                 select(effects.c.state).where(effects.c.key == key)
             ).scalar_one_or_none()
 
-    def mark_effect(self, connection_id: str, key: str, state: str) -> None:
+    def effect_result(self, key: str) -> str | None:
+        with self.tx() as conn:
+            return conn.execute(
+                select(effects.c.result).where(effects.c.key == key)
+            ).scalar_one_or_none()
+
+    def mark_effect(
+        self, connection_id: str, key: str, state: str, result: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "updated_at": now()}
+        if result is not None:
+            values["result"] = result
         with self.tx() as conn:
             updated = conn.execute(
-                update(effects).where(effects.c.key == key).values(state=state, updated_at=now())
+                update(effects).where(effects.c.key == key).values(**values)
             ).rowcount
             if not updated:
-                conn.execute(
-                    insert(effects).values(
-                        key=key, connection_id=connection_id, state=state, updated_at=now()
-                    )
-                )
+                conn.execute(insert(effects).values(key=key, connection_id=connection_id, **values))
 
     # -- cursors -------------------------------------------------------------------------
 

@@ -1,0 +1,137 @@
+"""The one place that builds concrete adapters from settings and starts the engine."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from kommo_xero.config import Settings
+from kommo_xero.kommo import KommoClient
+from kommo_xero.store import Store, make_engine, migrate
+from kommo_xero.transport import RatePacer
+from kommo_xero.transport.pacer import per_day, per_minute, per_second
+from kommo_xero.workflows import engine, runtime
+from kommo_xero.workflows.runtime import Runtime, ensure_lead_fields, find_trigger
+from kommo_xero.xero.auth import ClientCredentialsAuth
+from kommo_xero.xero.client import XeroClient
+
+
+class StartupError(Exception):
+    """The service cannot start; the message says what to fix."""
+
+
+def pacer_url(settings: Settings) -> str:
+    """Pacing buckets live beside the data: a SQLite file, or the shared PostgreSQL."""
+    db = settings.service.resolved_database_url()
+    if db.startswith("sqlite:///"):
+        path = Path(db.removeprefix("sqlite:///"))
+        return f"sqlite:///{path.with_name(path.stem + '-pacer' + path.suffix).as_posix()}"
+    return db
+
+
+def build_kommo(settings: Settings) -> KommoClient:
+    if settings.kommo.token is None:
+        raise StartupError(
+            "kommo.token is not set: set KOMMO_XERO_KOMMO__TOKEN to a long-lived token "
+            "(or run `kommo-xero connect kommo`)."
+        )
+    pacer = RatePacer.from_url(
+        [per_second(settings.kommo.requests_per_second)], pacer_url(settings)
+    )
+    return KommoClient(
+        settings.kommo.base_url,
+        settings.kommo.token.get_secret_value(),
+        account_key=f"kommo:{settings.connection_name}",
+        pacer=pacer,
+    )
+
+
+def build_xero(settings: Settings) -> XeroClient:
+    x = settings.xero
+    if not x.client_id or x.client_secret is None:
+        raise StartupError(
+            "xero.client_id and xero.client_secret are not set: set KOMMO_XERO_XERO__CLIENT_ID "
+            "and KOMMO_XERO_XERO__CLIENT_SECRET (see docs/setup-xero.md)."
+        )
+    auth = ClientCredentialsAuth(
+        f"{x.identity_url.rstrip('/')}/connect/token",
+        x.client_id,
+        x.client_secret.get_secret_value(),
+    )
+    pacer = RatePacer.from_url(
+        [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], pacer_url(settings)
+    )
+    return XeroClient(x.base_url, auth, tenant_id=x.tenant_id, pacer=pacer)
+
+
+@dataclass
+class Service:
+    """A configured kommo-xero: its store, its connections, and the engine once started."""
+
+    settings: Settings
+    store: Store = field(init=False)
+    runtimes: list[Runtime] = field(default_factory=list)
+    started: bool = False
+
+    def __post_init__(self) -> None:
+        url = self.settings.service.resolved_database_url()
+        migrate(url)
+        self.store = Store(make_engine(url))
+
+    async def start(self) -> None:
+        """Connect to Kommo and Xero, check the setup, then start the engine (recovering work)."""
+        settings = self.settings
+        kommo = build_kommo(settings)
+        xero = build_xero(settings)
+        try:
+            account = await kommo.get_account()
+            fields = await ensure_lead_fields(kommo, settings)
+            stage = find_trigger(
+                await kommo.list_pipelines(),
+                settings.mapping.trigger_pipeline,
+                settings.mapping.trigger_stage,
+            )
+        except httpx.HTTPError as exc:
+            raise StartupError(f"cannot reach Kommo at {settings.kommo.base_url}: {exc}") from exc
+        rt = Runtime(
+            connection_id=settings.connection_name,
+            settings=settings,
+            kommo=kommo,
+            xero=xero,
+            store=self.store,
+            fields=fields,
+            pipeline_id=stage.pipeline_id or 0,
+            trigger_status_id=stage.id,
+            kommo_account_id=account.id,
+            kommo_ui_url=settings.kommo.base_url,
+        )
+        runtime.register(rt)
+        self.runtimes = [rt]
+        engine.launch(
+            engine.EngineSettings(
+                database_url=settings.service.resolved_database_url(),
+                executor_id=settings.service.executor_id,
+                xero_concurrency=settings.service.xero_concurrency,
+            )
+        )
+        self.started = True
+
+    async def stop(self) -> None:
+        if self.started:
+            engine.shutdown()
+            self.started = False
+        for rt in self.runtimes:
+            await rt.kommo.close()
+            await rt.xero.close()
+        runtime.unregister_all()
+
+    def runtime_for_kommo_secret(self, secret: str) -> Runtime | None:
+        """The connection whose webhook URL carries `secret` (compared in constant time)."""
+        for rt in self.runtimes:
+            expected = rt.settings.kommo.webhook_secret.get_secret_value()
+            if hmac.compare_digest(expected.encode(), secret.encode()):
+                return rt
+        return None

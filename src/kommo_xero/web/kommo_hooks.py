@@ -1,0 +1,59 @@
+"""POST /webhooks/kommo/{secret}: verify, record durably, answer in milliseconds.
+
+Kommo signs nothing, so the URL carries an unguessable per-connection secret, the body's
+account must be ours, and the body is only a trigger: the flow re-reads the deal.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from kommo_xero.bootstrap import Service
+from kommo_xero.domain.triggers import cause_id, entered_trigger_stage
+from kommo_xero.kommo import MalformedWebhook, parse_webhook
+from kommo_xero.workflows import deal_to_invoice
+
+
+def kommo_router(service: Service) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/webhooks/kommo/{secret}", include_in_schema=False)
+    async def kommo_webhook(secret: str, request: Request) -> JSONResponse:
+        rt = service.runtime_for_kommo_secret(secret)
+        if rt is None:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        body = await request.body()
+        try:
+            hook = parse_webhook(body, request.headers.get("content-type"))
+        except MalformedWebhook as exc:
+            return JSONResponse({"detail": f"malformed Kommo webhook: {exc}"}, status_code=400)
+        if hook.account_id != rt.kommo_account_id:
+            return JSONResponse(
+                {
+                    "detail": f"webhook is for Kommo account {hook.account_id}, but this URL "
+                    f"belongs to account {rt.kommo_account_id}"
+                },
+                status_code=403,
+            )
+        started = []
+        for event in hook.lead_events:
+            if event.status_id is None or not entered_trigger_stage(
+                event.action,
+                event.status_id,
+                event.old_status_id,
+                event.pipeline_id,
+                trigger_pipeline_id=rt.pipeline_id,
+                trigger_status_id=rt.trigger_status_id,
+            ):
+                continue
+            cause = cause_id(
+                hook.account_id,
+                event.lead_id,
+                event.status_id,
+                event.updated_at or event.last_modified,
+            )
+            started.append(await deal_to_invoice.start(rt.connection_id, event.lead_id, cause))
+        return JSONResponse({"accepted": len(started)})
+
+    return router

@@ -1,0 +1,84 @@
+"""After the invoice exists: its online link and its PDF, attached to the deal.
+
+A separate workflow on a small queue, because each costs a Xero call per invoice: during a
+burst the deals show their invoice numbers first, and documents follow at Xero's pace.
+"""
+
+from __future__ import annotations
+
+from dbos import DBOS
+
+from kommo_xero.kommo._payloads import FieldValue
+from kommo_xero.workflows.kommo_writes import attach_file_once, write_fields
+from kommo_xero.workflows.outcomes import Stop, guarded, run
+from kommo_xero.workflows.runtime import get
+
+DOCUMENTS_FLOW = "documents"
+
+
+@DBOS.step(name="documents.link")
+@guarded
+async def link_step(connection_id: str, lead_id: int, link_id: int, invoice_id: str) -> str | None:
+    rt = get(connection_id)
+    async with rt.xero_gate():
+        url = await rt.xero.get_online_invoice_url(invoice_id)
+    if url:
+        await write_fields(rt, lead_id, [FieldValue.url(rt.fields.link, url)])
+        rt.store.update_link(link_id, online_url=url)
+    return url
+
+
+@DBOS.step(name="documents.pdf")
+@guarded
+async def pdf_step(
+    connection_id: str, lead_id: int, link_id: int, invoice_id: str, cause: str
+) -> bool:
+    rt = get(connection_id)
+    link = rt.store.link(link_id)
+    number = (link["invoice_number"] if link else None) or invoice_id
+    async with rt.xero_gate():
+        pdf = await rt.xero.get_invoice_pdf(invoice_id)
+    await attach_file_once(rt, f"{cause}:pdf", lead_id, f"{number}.pdf", pdf, "application/pdf")
+    rt.store.update_link(link_id, pdf_attached=True)
+    rt.store.add_history(
+        connection_id,
+        "pdf_attached",
+        f"Invoice PDF {number}.pdf attached to the deal.",
+        link_id=link_id,
+        lead_id=lead_id,
+        invoice_id=invoice_id,
+    )
+    return True
+
+
+@DBOS.workflow(name="attach_documents")
+async def attach_documents(
+    connection_id: str, lead_id: int, link_id: int, invoice_id: str, cause: str
+) -> str:
+    rt = get(connection_id)
+    try:
+        await run(link_step, connection_id, lead_id, link_id, invoice_id)
+        if rt.settings.mapping.attach_pdf:
+            await run(pdf_step, connection_id, lead_id, link_id, invoice_id, cause)
+    except Stop as stop:
+        message = f"Could not attach the invoice link or PDF: {stop.outcome.get('message')}"
+        rt.store.park(
+            connection_id,
+            DOCUMENTS_FLOW,
+            str(lead_id),
+            str(stop.outcome.get("kind", "error")),
+            message,
+            "Check `kommo-xero doctor`, then retry: the invoice exists, only the documents "
+            "are missing.",
+        )
+        rt.store.add_history(
+            connection_id,
+            "documents_failed",
+            message,
+            link_id=link_id,
+            lead_id=lead_id,
+            invoice_id=invoice_id,
+            detail=stop.outcome,
+        )
+        return "parked"
+    return "attached"

@@ -1,0 +1,98 @@
+"""The durable engine (DBOS): configuration, launch, queues and enqueueing in one place.
+
+DBOS's API moves fast between majors, so every call into it outside the workflow
+decorators lives here. Workflows run on the event loop that launched the engine (the
+service's), which lets concurrent workflow steps share in-process batchers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID
+
+APP_NAME = "kommo-xero"
+# Pinned on purpose: DBOS otherwise hashes the workflow source, and a code change would
+# strand in-flight workflows of the old version at the next restart.
+APPLICATION_VERSION = "kommo-xero-1"
+
+DEALS_QUEUE = "deals"
+DOCUMENTS_QUEUE = "documents"
+INVOICES_QUEUE = "invoices"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    database_url: str  # sqlite:///file or postgresql://…
+    executor_id: str = "local"
+    xero_concurrency: int = 5
+    polling_interval_sec: float = 0.1
+
+
+def engine_database_url(app_database_url: str) -> str:
+    """The engine's tables sit in a SQLite file beside ours, or in our PostgreSQL database."""
+    if app_database_url.startswith("sqlite:///"):
+        path = Path(app_database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path.with_name(path.stem + '-engine' + path.suffix).as_posix()}"
+    return app_database_url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def launch(settings: EngineSettings) -> None:
+    """Start DBOS (recovering this executor's unfinished workflows) and declare the queues."""
+    config: DBOSConfig = {
+        "name": APP_NAME,
+        "system_database_url": engine_database_url(settings.database_url),
+        "application_version": APPLICATION_VERSION,
+        "executor_id": settings.executor_id,
+        "log_level": "WARNING",
+        "notification_listener_polling_interval_sec": 0.05,
+    }
+    DBOS(config=config)
+    DBOS.launch()
+    # Deal workflows mostly wait on shared batchers, so many may run at once per connection.
+    DBOS.register_queue(
+        DEALS_QUEUE,
+        partition_concurrency=500,
+        polling_interval_sec=settings.polling_interval_sec,
+        on_conflict="always_update",
+    )
+    # PDFs and online links cost one Xero call each: never more in flight than Xero allows.
+    DBOS.register_queue(
+        DOCUMENTS_QUEUE,
+        partition_concurrency=max(1, settings.xero_concurrency - 2),
+        polling_interval_sec=settings.polling_interval_sec,
+        on_conflict="always_update",
+    )
+
+
+def shutdown() -> None:
+    DBOS.destroy(workflow_completion_timeout_sec=0)
+
+
+async def enqueue(queue: str, workflow: Any, workflow_id: str, partition: str, *args: Any) -> str:
+    """Enqueue `workflow(*args)` under a deterministic id; a repeat attaches to the first."""
+    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=partition):
+        handle: Any = await DBOS.enqueue_workflow_async(queue, workflow, *args)
+    return str(handle.workflow_id)
+
+
+async def workflow_status(workflow_id: str) -> str | None:
+    handle: Any = await DBOS.retrieve_workflow_async(workflow_id, existing_workflow=False)
+    status = await handle.get_status()
+    return None if status is None else str(status.status)
+
+
+async def wait_result(workflow_id: str) -> Any:
+    handle: Any = await DBOS.retrieve_workflow_async(workflow_id)
+    return await handle.get_result()
+
+
+def current_workflow_id() -> str:
+    return str(DBOS.workflow_id or "")
+
+
+async def durable_sleep(seconds: float) -> None:
+    await DBOS.sleep_async(seconds)

@@ -1,0 +1,97 @@
+"""Writes to the deal in Kommo: fields, notes, the PDF. Batched, and never done twice.
+
+Kommo has no idempotency key. Field updates are naturally idempotent (same values again);
+notes and files are not, so each is recorded as an *effect*: "started" before the call,
+"done" after. Finding "started" means a crash may have hidden a success, so Kommo is read
+first instead of writing a second note or file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from kommo_xero.kommo._payloads import FieldValue, FieldWrite, LeadPatch, NoteCreate
+from kommo_xero.workflows.batching import Batcher
+from kommo_xero.workflows.runtime import Runtime
+
+
+def _patch_batcher(rt: Runtime) -> Batcher[LeadPatch, None]:
+    batcher = rt.extras.get("lead_patcher")
+    if batcher is None:
+
+        async def flush(patches: Sequence[LeadPatch]) -> list[None]:
+            # One lead twice in a batch: Kommo applies items in order, so the last one wins.
+            await rt.kommo.update_leads(list(patches))
+            return [None] * len(patches)
+
+        batcher = Batcher(flush, window=0.1, max_size=50)
+        rt.extras["lead_patcher"] = batcher
+    return batcher
+
+
+def _note_batcher(rt: Runtime) -> Batcher[NoteCreate, None]:
+    batcher = rt.extras.get("note_writer")
+    if batcher is None:
+
+        async def flush(notes: Sequence[NoteCreate]) -> list[None]:
+            await rt.kommo.add_lead_notes(list(notes))
+            return [None] * len(notes)
+
+        batcher = Batcher(flush, window=0.1, max_size=50)
+        rt.extras["note_writer"] = batcher
+    return batcher
+
+
+def invoice_fields(rt: Runtime, invoice: dict[str, Any], link_url: str | None) -> list[FieldWrite]:
+    f = rt.fields
+    writes = [
+        FieldValue.text(f.invoice_number, invoice.get("number") or ""),
+        FieldValue.number(f.amount_due, float(Decimal(invoice["amount_due"]))),
+        FieldValue.number(f.amount_paid, float(Decimal(invoice["amount_paid"]))),
+    ]
+    enum_id = f.status_enums.get(invoice["label"])
+    if enum_id is not None:
+        writes.append(FieldValue.select(f.status, enum_id=enum_id))
+    if link_url:
+        writes.append(FieldValue.url(f.link, link_url))
+    return writes
+
+
+async def write_fields(rt: Runtime, lead_id: int, fields: list[FieldWrite]) -> None:
+    await _patch_batcher(rt).submit(LeadPatch(id=lead_id, fields=fields))
+
+
+async def add_note_once(rt: Runtime, key: str, lead_id: int, text: str) -> None:
+    """Add a note to the deal unless this effect already happened."""
+    state = rt.store.effect_state(key)
+    if state == "done":
+        return
+    if state == "started":
+        texts = await rt.kommo.lead_note_texts(lead_id)
+        if text in texts:
+            rt.store.mark_effect(rt.connection_id, key, "done")
+            return
+    rt.store.mark_effect(rt.connection_id, key, "started")
+    await _note_batcher(rt).submit(NoteCreate.service(lead_id, text))
+    rt.store.mark_effect(rt.connection_id, key, "done")
+
+
+async def attach_file_once(
+    rt: Runtime, key: str, lead_id: int, name: str, content: bytes, content_type: str
+) -> None:
+    """Upload `content` to Kommo's drive and attach it to the deal, once."""
+    state = rt.store.effect_state(key)
+    if state == "done":
+        return
+    # Once uploaded, the file's uuid is kept: attaching the same uuid again is harmless,
+    # uploading again would leave a second copy on the deal.
+    file_uuid = rt.store.effect_result(key) if state == "uploaded" else None
+    if file_uuid is None:
+        rt.store.mark_effect(rt.connection_id, key, "started")
+        uploaded = await rt.kommo.upload_file(name, content, content_type)
+        file_uuid = uploaded.uuid
+        rt.store.mark_effect(rt.connection_id, key, "uploaded", result=file_uuid)
+    await rt.kommo.attach_files_to_lead(lead_id, [file_uuid])
+    rt.store.mark_effect(rt.connection_id, key, "done")

@@ -1,0 +1,217 @@
+"""What a running connection holds: its clients, store, Kommo field ids and batchers.
+
+Workflows receive only a connection id (their arguments must be durable and small), and
+look up the live objects here. `bootstrap.py` builds and registers one Runtime per
+connection before the engine starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kommo_xero.config import Settings
+from kommo_xero.domain.mapping import MappingRules
+from kommo_xero.domain.model import Organisation
+from kommo_xero.domain.status import STATUS_LABELS
+from kommo_xero.kommo import KommoClient
+from kommo_xero.kommo._payloads import CustomFieldCreate
+from kommo_xero.kommo.models import CustomField, Pipeline, Status, find_stage
+from kommo_xero.store import Store
+from kommo_xero.xero.client import XeroClient
+
+FIELD_INVOICE_NUMBER = "Xero invoice number"
+FIELD_STATUS = "Xero invoice status"
+FIELD_AMOUNT_DUE = "Xero amount due"
+FIELD_AMOUNT_PAID = "Xero amount paid"
+FIELD_LINK = "Xero invoice link"
+
+# The lead fields the integration writes, created in Kommo when missing.
+INTEGRATION_FIELDS: tuple[CustomFieldCreate, ...] = (
+    CustomFieldCreate(name=FIELD_INVOICE_NUMBER, type="text", sort=510),
+    CustomFieldCreate(name=FIELD_STATUS, type="select", sort=511, enums=list(STATUS_LABELS)),
+    CustomFieldCreate(name=FIELD_AMOUNT_DUE, type="numeric", sort=512),
+    CustomFieldCreate(name=FIELD_AMOUNT_PAID, type="numeric", sort=513),
+    CustomFieldCreate(name=FIELD_LINK, type="url", sort=514),
+)
+
+
+class SetupError(Exception):
+    """The Kommo account or Xero organisation is not set up as the configuration expects."""
+
+
+@dataclass(frozen=True)
+class LeadFields:
+    """Ids of the Kommo lead fields the integration reads and writes."""
+
+    invoice_number: int
+    status: int
+    status_enums: dict[str, int]
+    amount_due: int
+    amount_paid: int
+    link: int
+    description: int | None
+    currency: int | None
+    due_date: int | None
+
+
+def _by_name(fields: list[CustomField], name: str | None) -> CustomField | None:
+    if not name:
+        return None
+    if name.isdigit():
+        return next((f for f in fields if f.id == int(name)), None)
+    return next((f for f in fields if f.name.casefold() == name.casefold()), None)
+
+
+async def ensure_lead_fields(kommo: KommoClient, settings: Settings) -> LeadFields:
+    """Create the integration's lead fields if missing; find the mapped input fields."""
+    fields = await kommo.list_lead_fields()
+    missing = [spec for spec in INTEGRATION_FIELDS if _by_name(fields, spec.name) is None]
+    if missing:
+        fields += await kommo.create_lead_fields(missing)
+    own = {spec.name: _by_name(fields, spec.name) for spec in INTEGRATION_FIELDS}
+    if any(f is None for f in own.values()):
+        raise SetupError("Kommo did not create the integration's lead fields")
+    status = own[FIELD_STATUS]
+    assert status is not None
+    mapping = settings.mapping
+    inputs = {
+        key: _by_name(fields, name)
+        for key, name in (
+            ("description", mapping.description_field),
+            ("currency", mapping.currency_field),
+            ("due_date", mapping.due_date_field),
+        )
+    }
+    return LeadFields(
+        invoice_number=own[FIELD_INVOICE_NUMBER].id,  # type: ignore[union-attr]
+        status=status.id,
+        status_enums={e.value: e.id for e in status.enums},
+        amount_due=own[FIELD_AMOUNT_DUE].id,  # type: ignore[union-attr]
+        amount_paid=own[FIELD_AMOUNT_PAID].id,  # type: ignore[union-attr]
+        link=own[FIELD_LINK].id,  # type: ignore[union-attr]
+        description=inputs["description"].id if inputs["description"] else None,
+        currency=inputs["currency"].id if inputs["currency"] else None,
+        due_date=inputs["due_date"].id if inputs["due_date"] else None,
+    )
+
+
+def find_trigger(pipelines: list[Pipeline], pipeline: str, stage: str) -> Status:
+    """The trigger stage, by name or id; a clear error naming what exists otherwise."""
+    chosen = [p for p in pipelines if str(p.id) == pipeline or p.name == pipeline]
+    if not chosen:
+        names = ", ".join(repr(p.name) for p in pipelines)
+        raise SetupError(
+            f"mapping.trigger_pipeline: no pipeline {pipeline!r} in Kommo (have {names})"
+        )
+    found = find_stage(chosen, stage) if not stage.isdigit() else None
+    if found is None:
+        found = next((s for s in chosen[0].statuses if str(s.id) == stage), None)
+    if found is None:
+        names = ", ".join(repr(s.name) for s in chosen[0].statuses)
+        raise SetupError(
+            f"mapping.trigger_stage: no stage {stage!r} in pipeline {chosen[0].name!r} "
+            f"(have {names})"
+        )
+    return found
+
+
+@dataclass
+class OrgCache:
+    """Xero organisation facts, re-read at most every `ttl` seconds (or when invalidated)."""
+
+    ttl: float = 60.0
+    value: Organisation | None = None
+    read_at: float = 0.0
+    lock: asyncio.Lock | None = None
+
+    def invalidate(self) -> None:
+        self.value = None
+
+
+@dataclass
+class Runtime:
+    connection_id: str
+    settings: Settings
+    kommo: KommoClient
+    xero: XeroClient
+    store: Store
+    fields: LeadFields
+    pipeline_id: int
+    trigger_status_id: int
+    kommo_account_id: int
+    kommo_ui_url: str
+    org: OrgCache = field(default_factory=OrgCache)
+    extras: dict[str, Any] = field(default_factory=dict)  # batchers, gates (built lazily)
+
+    @property
+    def rules(self) -> MappingRules:
+        m = self.settings.mapping
+        return MappingRules(
+            account_code=m.account_code,
+            tax_type=m.tax_type,
+            invoice_status=m.invoice_status,
+            due_days=m.due_days,
+            line_amount_types=m.line_amount_types,
+            reference_template=m.reference_template,
+            bill_to=m.bill_to,
+            default_currency=m.default_currency,
+        )
+
+    def deal_url(self, lead_id: int) -> str:
+        return f"{self.kommo_ui_url.rstrip('/')}/leads/detail/{lead_id}"
+
+    def xero_gate(self) -> asyncio.Semaphore:
+        """In-process cap on Xero calls in flight for this tenant (Xero allows 5)."""
+        gate = self.extras.get("xero_gate")
+        if gate is None:
+            gate = asyncio.Semaphore(self.settings.service.xero_concurrency)
+            self.extras["xero_gate"] = gate
+        return gate
+
+    async def organisation(self) -> Organisation:
+        cache = self.org
+        if cache.lock is None:
+            cache.lock = asyncio.Lock()
+        async with cache.lock:
+            if cache.value is None or time.monotonic() - cache.read_at > cache.ttl:
+                async with self.xero_gate():
+                    org = await self.xero.get_organisation()
+                    currencies = await self.xero.get_currencies()
+                    accounts = await self.xero.get_accounts()
+                    taxes = await self.xero.get_tax_rates()
+                cache.value = Organisation(
+                    name=org.name,
+                    base_currency=org.base_currency,
+                    currencies=frozenset(currencies) | {org.base_currency},
+                    account_codes=frozenset(
+                        a.code for a in accounts if a.code and a.status != "ARCHIVED"
+                    ),
+                    tax_types=frozenset(t.tax_type for t in taxes if t.status != "DELETED"),
+                )
+                cache.read_at = time.monotonic()
+            return cache.value
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+def register(runtime: Runtime) -> None:
+    _RUNTIMES[runtime.connection_id] = runtime
+
+
+def unregister_all() -> None:
+    _RUNTIMES.clear()
+
+
+def get(connection_id: str) -> Runtime:
+    try:
+        return _RUNTIMES[connection_id]
+    except KeyError:
+        raise LookupError(f"connection {connection_id!r} is not configured here") from None
+
+
+def all_runtimes() -> list[Runtime]:
+    return list(_RUNTIMES.values())
