@@ -26,6 +26,8 @@ class FilesApi(KommoBase):
 
     async def upload_file(self, name: str, content: bytes, content_type: str) -> UploadedFile:
         """Upload to the Kommo drive; attach the result with `attach_files_to_lead`."""
+        if not content:
+            raise ValueError("cannot upload an empty file: the drive requires file_size > 0")
         session = await self._json(
             "POST",
             f"{await self.drive_url()}/v1.0/sessions",

@@ -95,9 +95,10 @@ async def test_create_leads_round_trips_request_ids() -> None:
         refs = await kommo.create_leads([lead])
     assert refs[0].request_id == "xero-inv-0042"
     sent = fake.bodies("POST /api/v4/leads")[0][0]
-    assert sent[
-        "_embedded"
-    ] == {"tags": [{"name": "xero"}], "contacts": [{"id": 5, "is_main": True}]}
+    assert sent["_embedded"] == {
+        "tags": [{"name": "xero"}],
+        "contacts": [{"id": 5, "is_main": True}],
+    }
 
 
 async def test_complex_lead_embeds_new_contact_with_email_and_phone() -> None:

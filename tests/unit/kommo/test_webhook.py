@@ -56,9 +56,9 @@ class TestLeadEvents:
         """The 2025 amoCRM capture (legacy .amocrm.ru host, Cyrillic field names) parses."""
         hook = parse_webhook(fixture("update_lead"), f"{FORM}; charset=UTF-8")
         assert hook.base_url == "https://etesttask.amocrm.ru"
-        assert [
-            (e.action, e.lead_id, e.name) for e in hook.lead_events
-        ] == [("update", 32966269, "Test")]
+        assert [(e.action, e.lead_id, e.name) for e in hook.lead_events] == [
+            ("update", 32966269, "Test")
+        ]
         assert hook.raw["leads"]["update"][0]["custom_fields"][0]["name"] == "Поле1"
 
     def test_official_example_with_account_last_and_quirky_fields(self) -> None:
@@ -97,9 +97,11 @@ class TestLeadEvents:
             ]
         ).encode()
         hook = parse_webhook(body, FORM)
-        assert [
-            (e.action, e.lead_id) for e in hook.lead_events
-        ] == [("status", 1), ("status", 2), ("update", 3)]
+        assert [(e.action, e.lead_id) for e in hook.lead_events] == [
+            ("status", 1),
+            ("status", 2),
+            ("update", 3),
+        ]
 
 
 class TestContactEvents:
