@@ -29,6 +29,8 @@ from .payment_ops import delete_payment, write_payment
 from .render import payment_json
 
 router = APIRouter()
+# Organisation.Version is Xero's regional edition, not the ISO country code.
+_VERSIONS = {"US": "US", "GB": "UK", "AU": "AU", "NZ": "NZ"}
 
 
 @router.get("/Organisation")
@@ -41,7 +43,7 @@ async def organisation(request: Request) -> Response:
         "Name": tenant.name,
         "LegalName": tenant.name,
         "PaysTax": True,
-        "Version": tenant.country_code,
+        "Version": _VERSIONS.get(tenant.country_code, "GLOBAL"),
         "OrganisationType": "COMPANY",
         "BaseCurrency": tenant.base_currency,
         "CountryCode": tenant.country_code,
