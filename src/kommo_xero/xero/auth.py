@@ -50,9 +50,11 @@ Clock = Callable[[], datetime]
 
 
 class _AsyncOnlyAuth(httpx.Auth):
-    """Our flows await locks and token stores, so they only work with `httpx.AsyncClient`."""
+    """Our flows await locks and token stores, so they only work with `httpx.AsyncClient`.
 
-    requires_response_body = True
+    They override `async_auth_flow` directly, so they read token responses themselves
+    (httpx's `requires_response_body` only applies to the default flow).
+    """
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise RuntimeError(f"{type(self).__name__} works only with httpx.AsyncClient")
@@ -111,6 +113,7 @@ class ClientCredentialsAuth(_AsyncOnlyAuth):
                 # Another request may have fetched one while this one waited for the lock.
                 if not self._fresh(self._token):
                     answer = yield self._token_request()
+                    await answer.aread()
                     self._token = token_from_response(answer, self._clock())
         assert self._token is not None
         used = self._token
@@ -121,6 +124,7 @@ class ClientCredentialsAuth(_AsyncOnlyAuth):
         async with self._lock:
             if self._token is used:
                 answer = yield self._token_request()
+                await answer.aread()
                 self._token = token_from_response(answer, self._clock())
         request.headers["Authorization"] = self._token.authorization()
         yield request

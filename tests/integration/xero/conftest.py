@@ -8,13 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from tests.support.xero_spec import SpecRecorder
 
 from kommo_xero.sandbox.server import ServerHandle, start_in_thread
 from kommo_xero.sandbox.xero import DEFAULT_TENANT_ID, XeroSimConfig, create_app
 from kommo_xero.transport import RetryPolicy
 from kommo_xero.xero.auth import RefreshingAuth, TokenSet, XeroOAuth
 from kommo_xero.xero.client import XeroClient
-from tests.support.xero_spec import SpecRecorder
 
 CLIENT_ID = "xero-sandbox-client"
 CLIENT_SECRET = "xero-sandbox-secret"
