@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from tests.support.xero_spec import SpecRecorder, accounting_client, consent_token
 
 from kommo_xero.sandbox.server import ServerHandle, start_in_thread
 from kommo_xero.sandbox.xero import (
@@ -17,7 +18,6 @@ from kommo_xero.sandbox.xero import (
     default_tenant,
     uk_tenant,
 )
-from tests.support.xero_spec import SpecRecorder, accounting_client, consent_token
 
 AUTH = ("xero-sandbox-client", "xero-sandbox-secret")
 
@@ -43,8 +43,11 @@ def recorder() -> Iterator[SpecRecorder]:
 
 
 def refresh(base: str, token: str) -> httpx.Response:
-    return httpx.post(f"{base}/connect/token",
-                      data={"grant_type": "refresh_token", "refresh_token": token}, auth=AUTH)
+    return httpx.post(
+        f"{base}/connect/token",
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        auth=AUTH,
+    )
 
 
 def test_code_flow_connects_both_organisations(base: str) -> None:
@@ -62,9 +65,16 @@ def test_code_flow_connects_both_organisations(base: str) -> None:
 def test_consent_can_be_denied(base: str) -> None:
     """With the /_sim consent switch the person cancels and the redirect carries access_denied."""
     httpx.post(f"{base}/_sim/consent", json={"deny": True})
-    response = httpx.get(f"{base}/identity/connect/authorize", params={
-        "response_type": "code", "client_id": AUTH[0], "redirect_uri": "http://x/cb",
-        "scope": "openid", "state": "abc"})
+    response = httpx.get(
+        f"{base}/identity/connect/authorize",
+        params={
+            "response_type": "code",
+            "client_id": AUTH[0],
+            "redirect_uri": "http://x/cb",
+            "scope": "openid",
+            "state": "abc",
+        },
+    )
     assert response.status_code == 302
     assert "error=access_denied" in response.headers["location"]
     assert "state=abc" in response.headers["location"]
@@ -93,8 +103,9 @@ def test_superseded_refresh_token_fails_after_grace(base: str) -> None:
 
 def test_wrong_client_secret_is_invalid_client(base: str) -> None:
     """Bad client credentials at the token endpoint answer invalid_client."""
-    response = httpx.post(f"{base}/connect/token", data={"grant_type": "client_credentials"},
-                          auth=(AUTH[0], "nope"))
+    response = httpx.post(
+        f"{base}/connect/token", data={"grant_type": "client_credentials"}, auth=(AUTH[0], "nope")
+    )
     assert response.json() == {"error": "invalid_client"}
 
 
@@ -124,25 +135,32 @@ def test_revoked_connection_stops_api_and_refresh(base: str) -> None:
     tokens = consent_token(base)
     httpx.post(f"{base}/_sim/tokens/revoke")
     assert refresh(base, tokens["refresh_token"]).json() == {"error": "invalid_grant"}
-    headers = {"Authorization": f"Bearer {tokens['access_token']}",
-               "xero-tenant-id": DEFAULT_TENANT_ID, "Accept": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {tokens['access_token']}",
+        "xero-tenant-id": DEFAULT_TENANT_ID,
+        "Accept": "application/json",
+    }
     assert httpx.get(f"{base}/api.xro/2.0/Organisation", headers=headers).status_code == 401
 
 
 def test_client_credentials_token_needs_no_tenant_header(base: str, recorder: SpecRecorder) -> None:
     """A custom-connection token works without xero-tenant-id, bound to the first org."""
-    response = httpx.post(f"{base}/connect/token", data={"grant_type": "client_credentials"},
-                          auth=AUTH)
+    response = httpx.post(
+        f"{base}/connect/token", data={"grant_type": "client_credentials"}, auth=AUTH
+    )
     body = response.json()
     assert "refresh_token" not in body
-    with httpx.Client(base_url=f"{base}/api.xro/2.0", event_hooks=recorder.sync_hooks(),
-                      headers={"Authorization": f"Bearer {body['access_token']}",
-                               "Accept": "application/json"}) as xero:
+    with httpx.Client(
+        base_url=f"{base}/api.xro/2.0",
+        event_hooks=recorder.sync_hooks(),
+        headers={"Authorization": f"Bearer {body['access_token']}", "Accept": "application/json"},
+    ) as xero:
         org = xero.get("/Organisation", headers={"xero-tenant-id": DEFAULT_TENANT_ID})
         assert org.json()["Organisations"][0]["OrganisationID"] == DEFAULT_TENANT_ID
-    plain = httpx.get(f"{base}/api.xro/2.0/Currencies",
-                      headers={"Authorization": f"Bearer {body['access_token']}",
-                               "Accept": "application/json"})
+    plain = httpx.get(
+        f"{base}/api.xro/2.0/Currencies",
+        headers={"Authorization": f"Bearer {body['access_token']}", "Accept": "application/json"},
+    )
     assert plain.status_code == 200
 
 
@@ -157,8 +175,10 @@ def test_minute_limit_answers_429_with_retry_after(base: str, recorder: SpecReco
         assert refused.headers["x-rate-limit-problem"] == "minute"
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert refused.headers["x-daylimit-remaining"] == "4995"
-        other_org = httpx.get(f"{base}/api.xro/2.0/Currencies", headers={
-            **xero.headers, "xero-tenant-id": UK_TENANT_ID})
+        other_org = httpx.get(
+            f"{base}/api.xro/2.0/Currencies",
+            headers={**xero.headers, "xero-tenant-id": UK_TENANT_ID},
+        )
         assert other_org.status_code == 200
         httpx.post(f"{base}/_sim/clock/advance", json={"seconds": 61})
         assert xero.get("/Currencies").status_code == 200
@@ -167,12 +187,16 @@ def test_minute_limit_answers_429_with_retry_after(base: str, recorder: SpecReco
 
 
 def test_concurrency_limit_answers_429(base: str) -> None:
-    """More than the concurrent limit in flight at once gets 429 X-Rate-Limit-Problem: concurrent."""
-    httpx.post(f"{base}/_sim/limits", json={"minute_limit": 100, "concurrent_limit": 2,
-                                           "latency_ms": 300})
+    """Calls over the concurrent limit get 429 with X-Rate-Limit-Problem: concurrent."""
+    httpx.post(
+        f"{base}/_sim/limits", json={"minute_limit": 100, "concurrent_limit": 2, "latency_ms": 300}
+    )
     tokens = consent_token(base)
-    headers = {"Authorization": f"Bearer {tokens['access_token']}",
-               "xero-tenant-id": DEFAULT_TENANT_ID, "Accept": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {tokens['access_token']}",
+        "xero-tenant-id": DEFAULT_TENANT_ID,
+        "Accept": "application/json",
+    }
     results: list[httpx.Response] = []
 
     def call() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.xero_spec import SpecRecorder, accounting_client, consent_token
 
 from kommo_xero.sandbox.server import ServerHandle, start_in_thread
 from kommo_xero.sandbox.xero import DEFAULT_TENANT_ID, XeroSimConfig, create_app
-from tests.support.xero_spec import SpecRecorder, accounting_client, consent_token
 
 LINE = {"Description": "Website", "Quantity": 2, "UnitAmount": 100.5, "AccountCode": "200"}
 
@@ -70,8 +70,13 @@ def test_envelope_dates_and_amounts_look_like_xero(xero: httpx.Client) -> None:
 
 def test_tax_maths_for_exclusive_inclusive_and_no_tax(xero: httpx.Client) -> None:
     """OUTPUT (10%) adds tax on Exclusive, is carved out of Inclusive, and NoTax ignores it."""
-    line = {"Description": "x", "Quantity": 1, "UnitAmount": 110, "AccountCode": "200",
-            "TaxType": "OUTPUT"}
+    line = {
+        "Description": "x",
+        "Quantity": 1,
+        "UnitAmount": 110,
+        "AccountCode": "200",
+        "TaxType": "OUTPUT",
+    }
     made = create(
         xero,
         invoice(LineAmountTypes="Exclusive", LineItems=[line]),
@@ -158,8 +163,10 @@ def test_idempotency_key_replays_errors_too(xero: httpx.Client) -> None:
     headers = {"Idempotency-Key": "k-err"}
     body = {"Invoices": [invoice(CurrencyCode="NZD")]}
     assert xero.put("/Invoices", json=body, headers=headers).status_code == 400
-    httpx.post(f"{str(xero.base_url).split('/api.xro')[0]}/_sim/currencies",
-               json={"code": "NZD", "enabled": True})
+    httpx.post(
+        f"{str(xero.base_url).split('/api.xro')[0]}/_sim/currencies",
+        json={"code": "NZD", "enabled": True},
+    )
     assert xero.put("/Invoices", json=body, headers=headers).status_code == 400
     assert xero.put("/Invoices", json=body, headers={"Idempotency-Key": "k2"}).status_code == 200
 
@@ -167,8 +174,11 @@ def test_idempotency_key_replays_errors_too(xero: httpx.Client) -> None:
 def test_payments_move_amounts_and_the_last_one_makes_it_paid(xero: httpx.Client) -> None:
     """A part payment leaves it AUTHORISED; paying the rest makes it PAID with FullyPaidOnDate."""
     made = create(xero, invoice(Status="AUTHORISED"))[0]
-    pay = {"Invoice": {"InvoiceID": made["InvoiceID"]}, "Account": {"Code": "090"},
-           "Date": "2026-07-25"}
+    pay = {
+        "Invoice": {"InvoiceID": made["InvoiceID"]},
+        "Account": {"Code": "090"},
+        "Date": "2026-07-25",
+    }
     part = xero.put("/Payments", json={"Payments": [{**pay, "Amount": 1.0}]})
     assert part.json()["Payments"][0]["Invoice"]["AmountDue"] == 200.0
     too_much = xero.put("/Payments", json={"Payments": [{**pay, "Amount": 500}]})
@@ -188,8 +198,18 @@ def test_payments_move_amounts_and_the_last_one_makes_it_paid(xero: httpx.Client
 def test_payment_on_a_draft_is_refused(xero: httpx.Client) -> None:
     """Payments apply only to AUTHORISED invoices."""
     made = create(xero, invoice())[0]
-    response = xero.put("/Payments", json={"Payments": [
-        {"Invoice": {"InvoiceID": made["InvoiceID"]}, "Account": {"Code": "090"}, "Amount": 1}]})
+    response = xero.put(
+        "/Payments",
+        json={
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": made["InvoiceID"]},
+                    "Account": {"Code": "090"},
+                    "Amount": 1,
+                }
+            ]
+        },
+    )
     assert response.status_code == 400
 
 
@@ -213,8 +233,10 @@ def test_post_updates_lines_by_line_item_id_and_drops_missing_ones(xero: httpx.C
     two = invoice(LineItems=[dict(LINE), {**LINE, "Description": "Extra"}])
     made = create(xero, two)[0]
     first = made["LineItems"][0]
-    body = {"InvoiceID": made["InvoiceID"],
-            "LineItems": [{"LineItemID": first["LineItemID"], "Quantity": 1}]}
+    body = {
+        "InvoiceID": made["InvoiceID"],
+        "LineItems": [{"LineItemID": first["LineItemID"], "Quantity": 1}],
+    }
     updated = xero.post("/Invoices", json={"Invoices": [body]}).json()["Invoices"][0]
     assert len(updated["LineItems"]) == 1 and updated["Total"] == 100.5
 
@@ -236,9 +258,11 @@ def test_list_filters_ids_statuses_where_and_paging(xero: httpx.Client) -> None:
     assert len(paged["Invoices"]) == 2 and "LineItems" in paged["Invoices"][0]
 
 
-def test_if_modified_since_returns_only_later_changes(xero: httpx.Client, server: ServerHandle) -> None:
+def test_if_modified_since_returns_only_later_changes(
+    xero: httpx.Client, server: ServerHandle
+) -> None:
     """If-Modified-Since hides invoices not updated after the given time."""
-    old, fresh = create(xero, invoice(), invoice())
+    _untouched, fresh = create(xero, invoice(), invoice())
     httpx.post(f"{server.base_url}/_sim/clock/advance", json={"seconds": 120})
     state = httpx.get(f"{server.base_url}/_sim/state").json()
     cutoff = state["now"].replace("+00:00", "Z")
@@ -295,8 +319,10 @@ def test_history_notes_are_added_and_listed(xero: httpx.Client) -> None:
 
 def test_contact_names_must_be_unique_and_blanks_are_filled(xero: httpx.Client) -> None:
     """A duplicate active Name gets Xero's text; new contacts get empty addresses and phones."""
-    made = xero.put("/Contacts", json={"Contacts": [{"Name": "Buzz Lightyear",
-                                                     "EmailAddress": "buzz@example.com"}]})
+    made = xero.put(
+        "/Contacts",
+        json={"Contacts": [{"Name": "Buzz Lightyear", "EmailAddress": "buzz@example.com"}]},
+    )
     contact = made.json()["Contacts"][0]
     assert [a["AddressType"] for a in contact["Addresses"]] == ["STREET", "POBOX"]
     assert [p["PhoneType"] for p in contact["Phones"]] == ["DEFAULT", "DDI", "FAX", "MOBILE"]
