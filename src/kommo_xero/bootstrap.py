@@ -110,7 +110,7 @@ class Service:
         )
         runtime.register(rt)
         self.runtimes = [rt]
-        engine.launch(
+        await engine.launch(
             engine.EngineSettings(
                 database_url=settings.service.resolved_database_url(),
                 executor_id=settings.service.executor_id,

@@ -151,6 +151,15 @@ class LeadsApi(KommoBase):
             ids.extend(int(item["id"]) for item in items)
         return ids
 
+    async def lead_note_texts(self, lead_id: int) -> list[str]:
+        """The text of every note on the lead (204 → none), to check before writing again."""
+        texts: list[str] = []
+        async for item in self._pages(f"/api/v4/leads/{lead_id}/notes", "notes"):
+            text = (item.get("params") or {}).get("text")
+            if text:
+                texts.append(str(text))
+        return texts
+
 
 def _with_param(with_: Iterable[str]) -> dict[str, Any]:
     joined = ",".join(with_)

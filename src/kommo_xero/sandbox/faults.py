@@ -12,6 +12,7 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -130,7 +131,7 @@ class SimulatorMiddleware:
             return
         status_holder: dict[str, int] = {}
 
-        async def send_wrapper(message: dict[str, Any]) -> None:
+        async def send_wrapper(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
             await send(message)

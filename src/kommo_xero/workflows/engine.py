@@ -40,7 +40,7 @@ def engine_database_url(app_database_url: str) -> str:
     return app_database_url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def launch(settings: EngineSettings) -> None:
+async def launch(settings: EngineSettings) -> None:
     """Start DBOS (recovering this executor's unfinished workflows) and declare the queues."""
     config: DBOSConfig = {
         "name": APP_NAME,
@@ -53,14 +53,14 @@ def launch(settings: EngineSettings) -> None:
     DBOS(config=config)
     DBOS.launch()
     # Deal workflows mostly wait on shared batchers, so many may run at once per connection.
-    DBOS.register_queue(
+    await DBOS.register_queue_async(
         DEALS_QUEUE,
         partition_concurrency=500,
         polling_interval_sec=settings.polling_interval_sec,
         on_conflict="always_update",
     )
     # PDFs and online links cost one Xero call each: never more in flight than Xero allows.
-    DBOS.register_queue(
+    await DBOS.register_queue_async(
         DOCUMENTS_QUEUE,
         partition_concurrency=max(1, settings.xero_concurrency - 2),
         polling_interval_sec=settings.polling_interval_sec,

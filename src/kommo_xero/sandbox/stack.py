@@ -1,0 +1,126 @@
+"""The whole sandbox on loopback: both simulators and the service, wired together.
+
+Used by `kommo-xero demo`, by the integration tests and by the benchmarks, so that all
+three exercise the same wiring a user gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from kommo_xero.config import (
+    KommoSettings,
+    MappingSettings,
+    ServiceSettings,
+    Settings,
+    XeroSettings,
+)
+from kommo_xero.sandbox.kommo import KommoSimConfig
+from kommo_xero.sandbox.kommo import create_app as create_kommo_app
+from kommo_xero.sandbox.server import ServerHandle, start_in_thread
+from kommo_xero.sandbox.xero import XeroSimConfig
+from kommo_xero.sandbox.xero import create_app as create_xero_app
+
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
+KOMMO_SANDBOX_TOKEN = "kommo-sandbox-token"
+XERO_SANDBOX_CLIENT_ID = "xero-sandbox-client"
+XERO_SANDBOX_CLIENT_SECRET = "xero-sandbox-secret"
+XERO_SANDBOX_WEBHOOK_KEY = "xero-sandbox-webhook-key"
+KOMMO_HOOK_EVENTS = ["add_lead", "update_lead", "status_lead"]
+
+
+def sandbox_settings(
+    data_dir: Path,
+    *,
+    kommo_url: str,
+    xero_url: str,
+    service_port: int,
+    database_url: str | None = None,
+    mapping: dict[str, Any] | None = None,
+    executor_id: str = "sandbox",
+) -> Settings:
+    """Settings that point the service at the simulators with the sandbox credentials."""
+    return Settings(
+        connection_name="sandbox",
+        service=ServiceSettings(
+            public_url=f"http://127.0.0.1:{service_port}",
+            port=service_port,
+            data_dir=data_dir,
+            database_url=database_url,
+            executor_id=executor_id,
+        ),
+        kommo=KommoSettings(
+            base_url=kommo_url,
+            token=SecretStr(KOMMO_SANDBOX_TOKEN),
+            webhook_secret=SecretStr(SANDBOX_WEBHOOK_SECRET),
+        ),
+        xero=XeroSettings(
+            base_url=xero_url,
+            identity_url=xero_url,
+            login_url=xero_url,
+            client_id=XERO_SANDBOX_CLIENT_ID,
+            client_secret=SecretStr(XERO_SANDBOX_CLIENT_SECRET),
+            webhook_key=SecretStr(XERO_SANDBOX_WEBHOOK_KEY),
+        ),
+        mapping=MappingSettings(**(mapping or {})),
+    )
+
+
+def register_kommo_webhook(kommo_url: str, service_url: str) -> None:
+    """Subscribe the service's webhook URL in Kommo, as `kommo-xero setup` does."""
+    destination = f"{service_url}/webhooks/kommo/{SANDBOX_WEBHOOK_SECRET}"
+    headers = {"Authorization": f"Bearer {KOMMO_SANDBOX_TOKEN}"}
+    with httpx.Client(base_url=kommo_url, headers=headers, timeout=10) as client:
+        existing = client.get("/api/v4/webhooks")
+        if existing.status_code == 200:
+            for hook in existing.json().get("_embedded", {}).get("webhooks", []):
+                if hook.get("destination") == destination:
+                    return
+        client.post(
+            "/api/v4/webhooks", json={"destination": destination, "settings": KOMMO_HOOK_EVENTS}
+        ).raise_for_status()
+
+
+@dataclass
+class Simulators:
+    """Both simulators running, with control clients for their /_sim APIs."""
+
+    kommo: ServerHandle
+    xero: ServerHandle
+    kommo_sim: httpx.Client = field(init=False)
+    xero_sim: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kommo_sim = httpx.Client(base_url=f"{self.kommo.base_url}/_sim", timeout=30)
+        self.xero_sim = httpx.Client(base_url=f"{self.xero.base_url}/_sim", timeout=30)
+
+    def stop(self) -> None:
+        self.kommo_sim.close()
+        self.xero_sim.close()
+        self.kommo.stop()
+        self.xero.stop()
+
+
+def start_simulators(
+    *,
+    kommo_port: int = 0,
+    xero_port: int = 0,
+    kommo_config: KommoSimConfig | None = None,
+    xero_config: XeroSimConfig | None = None,
+) -> Simulators:
+    kommo = start_in_thread(create_kommo_app(kommo_config or KommoSimConfig()), port=kommo_port)
+    xero = start_in_thread(create_xero_app(xero_config or XeroSimConfig()), port=xero_port)
+    return Simulators(kommo=kommo, xero=xero)
+
+
+def start_service(settings: Settings, *, port: int) -> ServerHandle:
+    """Run the service (web + engine) in this process, on its own event loop thread."""
+    from kommo_xero.bootstrap import Service
+    from kommo_xero.web.app import create_app
+
+    return start_in_thread(create_app(Service(settings)), port=port)

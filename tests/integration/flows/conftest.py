@@ -1,0 +1,146 @@
+"""A running sandbox (both simulators and the service) for flow tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kommo_xero.config import Settings
+from kommo_xero.sandbox.kommo import KommoSimConfig
+from kommo_xero.sandbox.server import ServerHandle, free_port
+from kommo_xero.sandbox.stack import (
+    Simulators,
+    register_kommo_webhook,
+    sandbox_settings,
+    start_service,
+    start_simulators,
+)
+from kommo_xero.sandbox.xero import XeroSimConfig
+
+TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll until `predicate()` is truthy; fail with the last value otherwise."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+@dataclass
+class Sandbox:
+    sims: Simulators
+    settings: Settings
+    service: ServerHandle | None
+    data_dir: Path
+    database_url: str | None = None
+
+    # -- acting as a person in Kommo ----------------------------------------------------
+
+    def new_deal(
+        self,
+        name: str = "Website redesign",
+        price: float = 4500,
+        *,
+        currency: str | None = "USD",
+        client: str | None = "ACME Ltd",
+        email: str | None = "ap@acme.example",
+        description: str | None = "Website redesign - phase 1",
+        products: list[dict[str, Any]] | None = None,
+    ) -> int:
+        contact_id = None
+        if client is not None:
+            contact = self.sims.kommo_sim.post("/contacts", json={"name": client, "email": email})
+            contact.raise_for_status()
+            contact_id = contact.json()["id"]
+        body: dict[str, Any] = {
+            "name": name,
+            "price": price,
+            "status_name": "New deal",
+            "contact_id": contact_id,
+            "products": products or [],
+        }
+        if currency:
+            body["currency"] = currency
+        if description:
+            body["description"] = description
+        lead = self.sims.kommo_sim.post("/leads", json=body)
+        lead.raise_for_status()
+        return int(lead.json()["id"])
+
+    def approve(self, lead_id: int) -> None:
+        moved = self.sims.kommo_sim.post(
+            f"/leads/{lead_id}/move", json={"status_name": "Payment Approved"}
+        )
+        moved.raise_for_status()
+
+    def move(self, lead_id: int, stage: str) -> None:
+        self.sims.kommo_sim.post(f"/leads/{lead_id}/move", json={"status_name": stage})
+
+    def deal(self, lead_id: int) -> dict[str, Any]:
+        answer = self.sims.kommo_sim.get(f"/leads/{lead_id}")
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    # -- looking into Xero --------------------------------------------------------------
+
+    def invoices_for(self, lead_id: int) -> list[Any]:
+        org = self.sims.xero.app.state.sim.orgs[TENANT]
+        reference = f"Kommo deal {lead_id}"
+        return [inv for inv in list(org.invoices.values()) if inv.reference == reference]
+
+    def invoiced(self, lead_id: int) -> dict[str, Any] | None:
+        """The deal once it shows its invoice number and the PDF is attached."""
+        deal = self.deal(lead_id)
+        has_number = bool(deal["fields"].get("Xero invoice number"))
+        has_pdf = any(f["is_pdf"] for f in deal["files"])
+        return deal if has_number and has_pdf else None
+
+
+def make_sandbox(
+    tmp_path: Path,
+    sims: Simulators,
+    *,
+    database_url: str | None = None,
+    mapping: dict[str, Any] | None = None,
+) -> Sandbox:
+    port = free_port()
+    settings = sandbox_settings(
+        tmp_path,
+        kommo_url=sims.kommo.base_url,
+        xero_url=sims.xero.base_url,
+        service_port=port,
+        database_url=database_url,
+        mapping=mapping,
+    )
+    service = start_service(settings, port=port)
+    register_kommo_webhook(sims.kommo.base_url, service.base_url)
+    return Sandbox(sims, settings, service, tmp_path, database_url)
+
+
+@pytest.fixture
+def sims() -> Iterator[Simulators]:
+    started = start_simulators(
+        kommo_config=KommoSimConfig(webhook_time_scale=0.001),
+        xero_config=XeroSimConfig(webhook_time_scale=0.001),
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, sims: Simulators) -> Iterator[Sandbox]:
+    box = make_sandbox(tmp_path, sims)
+    yield box
+    if box.service is not None:
+        box.service.stop()
