@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,13 +18,7 @@ from kommo_xero.sandbox.xero import XeroSimConfig, create_app, sign
 
 KEY = "xero-sandbox-webhook-key"
 VECTOR_KEY = "simulator-test-webhook-key-0123456789abcdef"
-VECTOR_BODY = (
-    '{"events":[{"resourceUrl":"https://api.xero.com/api.xro/2.0/Invoices/'
-    '0b7c6a4e-1f32-4a8e-9d1c-5c2f7a9e3b11","resourceId":"0b7c6a4e-1f32-4a8e-9d1c-5c2f7a9e3b11",'
-    '"tenantId":"c2cc9b6e-9458-4c7d-93cc-f02b81b0594f","tenantType":"ORGANISATION",'
-    '"eventCategory":"INVOICE","eventType":"CREATE","eventDateUtc":"2026-07-20T03:15:42.123"}],'
-    '"firstEventSequence":101,"lastEventSequence":101,"entropy":"QWERTYUIOPASDFGHJKLZ"}'
-)
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "xero"
 
 
 @dataclass
@@ -80,11 +75,12 @@ def wait_for(predicate: Any, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def test_signer_matches_the_reference_vectors() -> None:
-    """sign() reproduces the §5.3 event and ITR signatures byte for byte."""
-    assert sign(VECTOR_KEY, VECTOR_BODY.encode()) == "j6cSYspPAoSN1u8gxx54Mrmrj2drVQ7AQ1kOWzc3WtE="
-    itr = '{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"S0m3r4Nd0mt3xt"}'
-    assert sign(VECTOR_KEY, itr.encode()) == "1gNn3OmzMsJrMybasA3/CtDecMMRAWr/MObu9PtZsmA="
+@pytest.mark.parametrize("name", ["webhook_invoice_create", "webhook_intent_to_receive"])
+def test_signer_matches_the_reference_vectors(name: str) -> None:
+    """sign() reproduces the reference's §5.3 signatures for the fixture bodies byte for byte."""
+    body = (FIXTURES / f"{name}.json").read_bytes()
+    expected = (FIXTURES / f"{name}.json.sig").read_text().strip()
+    assert sign(VECTOR_KEY, body) == expected
 
 
 def test_intent_to_receive_passes_for_an_honest_receiver(
