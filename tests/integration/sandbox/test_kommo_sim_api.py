@@ -62,8 +62,12 @@ class TestConventions:
         assert kommo.get("/api/v4/leads/1").status_code == 204
         response = kommo.get("/api/v4/leads/pipelines/0/statuses")
         assert response.status_code == 404
-        expected = {"title": "Not Found", "type": "https://httpstatus.es/404", "status": 404,
-                    "detail": "Pipeline not found"}  # fmt: skip
+        expected = {
+            "title": "Not Found",
+            "type": "https://httpstatus.es/404",
+            "status": 404,
+            "detail": "Pipeline not found",
+        }
         assert expected == response.json()
 
 
@@ -73,8 +77,9 @@ class TestLeads:
         add_leads(kommo, *({"name": f"Deal {i}"} for i in range(5)))
         first = kommo.get("/api/v4/leads", params={"limit": 2}).json()
         assert (first["_page"], len(first["_embedded"]["leads"])) == (1, 2)
-        third = httpx.get(first["_links"]["next"]["href"].replace("page=2", "page=3"),
-                          headers=kommo.headers).json()  # fmt: skip
+        third = httpx.get(
+            first["_links"]["next"]["href"].replace("page=2", "page=3"), headers=kommo.headers
+        ).json()
         assert len(third["_embedded"]["leads"]) == 1
         assert "next" not in third["_links"]
         assert kommo.get("/api/v4/leads", params={"limit": 2, "page": 4}).status_code == 204
@@ -92,18 +97,27 @@ class TestLeads:
         response = kommo.post(
             "/api/v4/leads", json=[{"name": "a", "request_id": "xero-inv-42"}, {"name": "b"}]
         )
-        assert [
-            lead["request_id"] for lead in response.json()["_embedded"]["leads"]
-        ] == ["xero-inv-42", "1"]
+        assert [lead["request_id"] for lead in response.json()["_embedded"]["leads"]] == [
+            "xero-inv-42",
+            "1",
+        ]
 
     def test_validation_errors_reject_the_whole_batch(self, kommo: httpx.Client) -> None:
         """A bad select value or unknown field gives validation-errors and creates nothing."""
-        response = kommo.post("/api/v4/leads", json=[
-            {"name": "ok"},
-            {"name": "bad", "request_id": "r2", "custom_fields_values": [
-                {"field_id": CURRENCY_FIELD, "values": [{"value": "XXX"}]},
-                {"field_id": 999, "values": [{"value": "x"}]}]},
-        ])  # fmt: skip
+        response = kommo.post(
+            "/api/v4/leads",
+            json=[
+                {"name": "ok"},
+                {
+                    "name": "bad",
+                    "request_id": "r2",
+                    "custom_fields_values": [
+                        {"field_id": CURRENCY_FIELD, "values": [{"value": "XXX"}]},
+                        {"field_id": 999, "values": [{"value": "x"}]},
+                    ],
+                },
+            ],
+        )
         assert response.status_code == 400
         body = response.json()
         assert body["detail"] == "Request validation failed"
@@ -117,11 +131,19 @@ class TestLeads:
         """Selects accept text or enum_id, dates accept RFC3339, leads without values give null."""
         [with_values, bare] = add_leads(
             kommo,
-            {"name": "a", "price": 1200.5, "custom_fields_values": [
-                {"field_id": CURRENCY_FIELD, "values": [{"value": "NZD"}]},
-                {"field_id": DUE_DATE_FIELD, "values": [{"value": "2025-09-01T00:00:00+00:00"}]}]},
+            {
+                "name": "a",
+                "price": 1200.5,
+                "custom_fields_values": [
+                    {"field_id": CURRENCY_FIELD, "values": [{"value": "NZD"}]},
+                    {
+                        "field_id": DUE_DATE_FIELD,
+                        "values": [{"value": "2025-09-01T00:00:00+00:00"}],
+                    },
+                ],
+            },
             {"name": "b"},
-        )  # fmt: skip
+        )
         lead = kommo.get(f"/api/v4/leads/{with_values}").json()
         values = {f["field_id"]: f["values"][0] for f in lead["custom_fields_values"]}
         assert values[CURRENCY_FIELD]["value"] == "NZD"
@@ -146,18 +168,42 @@ class TestLeads:
         [_, approved] = add_leads(
             kommo, {"name": "a"}, {"name": "b", "status_id": PAYMENT_APPROVED}
         )
-        params = {"filter[statuses][0][pipeline_id]": PIPELINE,
-                  "filter[statuses][0][status_id]": PAYMENT_APPROVED}  # fmt: skip
+        params = {
+            "filter[statuses][0][pipeline_id]": PIPELINE,
+            "filter[statuses][0][status_id]": PAYMENT_APPROVED,
+        }
         found = kommo.get("/api/v4/leads", params=params).json()["_embedded"]["leads"]
         assert [approved] == [lead["id"] for lead in found]
 
     def test_complex_create_links_contact_and_company(self, kommo: httpx.Client) -> None:
         """leads/complex returns request_id as a list and links the new contact to the lead."""
-        response = kommo.post("/api/v4/leads/complex", json=[{
-            "name": "INV-0042", "price": 1200, "request_id": "1",
-            "_embedded": {"contacts": [{"first_name": "Jane", "last_name": "Roe", "custom_fields_values": [
-                {"field_code": "EMAIL", "values": [{"value": "jane@example.com", "enum_code": "WORK"}]}]}],
-                "companies": [{"name": "ACME Ltd"}]}}])  # fmt: skip
+        response = kommo.post(
+            "/api/v4/leads/complex",
+            json=[
+                {
+                    "name": "INV-0042",
+                    "price": 1200,
+                    "request_id": "1",
+                    "_embedded": {
+                        "contacts": [
+                            {
+                                "first_name": "Jane",
+                                "last_name": "Roe",
+                                "custom_fields_values": [
+                                    {
+                                        "field_code": "EMAIL",
+                                        "values": [
+                                            {"value": "jane@example.com", "enum_code": "WORK"}
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                        "companies": [{"name": "ACME Ltd"}],
+                    },
+                }
+            ],
+        )
         [made] = response.json()
         assert (made["request_id"], made["merged"]) == (["1"], False)
         lead = kommo.get(f"/api/v4/leads/{made['id']}", params={"with": "contacts"}).json()
@@ -171,10 +217,21 @@ class TestLeads:
             "contacts"
         ][0]
         [lead_id] = add_leads(kommo, {"name": "a"})
-        kommo.post(f"/api/v4/leads/{lead_id}/link", json=[
-            {"to_entity_id": contact["id"], "to_entity_type": "contacts", "metadata": {"is_main": True}},
-            {"to_entity_id": 525401, "to_entity_type": "catalog_elements",
-             "metadata": {"catalog_id": 4519, "quantity": 2}}])  # fmt: skip
+        kommo.post(
+            f"/api/v4/leads/{lead_id}/link",
+            json=[
+                {
+                    "to_entity_id": contact["id"],
+                    "to_entity_type": "contacts",
+                    "metadata": {"is_main": True},
+                },
+                {
+                    "to_entity_id": 525401,
+                    "to_entity_type": "catalog_elements",
+                    "metadata": {"catalog_id": 4519, "quantity": 2},
+                },
+            ],
+        )
         links = kommo.get(f"/api/v4/leads/{lead_id}/links").json()["_embedded"]["links"]
         metadata = {link["to_entity_type"]: link["metadata"] for link in links}
         assert metadata["contacts"] == {"main_contact": True}
@@ -186,9 +243,21 @@ class TestContactsAndEvents:
         self, kommo: httpx.Client
     ) -> None:
         """query matches name, email or phone ignoring case; no match is 204."""
-        kommo.post("/api/v4/contacts", json=[{"name": "Jane Roe", "custom_fields_values": [
-            {"field_code": "EMAIL", "values": [{"value": "Jane@Example.com"}]},
-            {"field_code": "PHONE", "values": [{"value": "+15551234567", "enum_code": "MOB"}]}]}])  # fmt: skip
+        kommo.post(
+            "/api/v4/contacts",
+            json=[
+                {
+                    "name": "Jane Roe",
+                    "custom_fields_values": [
+                        {"field_code": "EMAIL", "values": [{"value": "Jane@Example.com"}]},
+                        {
+                            "field_code": "PHONE",
+                            "values": [{"value": "+15551234567", "enum_code": "MOB"}],
+                        },
+                    ],
+                }
+            ],
+        )
         for text in ("jane@example.COM", "5551234", "ROE"):
             found = kommo.get("/api/v4/contacts", params={"query": text}).json()["_embedded"][
                 "contacts"
@@ -201,21 +270,32 @@ class TestContactsAndEvents:
         [lead_id, _] = add_leads(kommo, {"name": "a"}, {"name": "b"})
         kommo.patch("/api/v4/leads", json=[{"id": lead_id, "status_id": NEGOTIATION}])
         kommo.patch("/api/v4/leads", json=[{"id": lead_id, "status_id": PAYMENT_APPROVED}])
-        params = {"filter[type]": "lead_status_changed", "filter[entity]": "lead",
-                  "filter[value_after][leads_statuses][0][pipeline_id]": PIPELINE,
-                  "filter[value_after][leads_statuses][0][status_id]": PAYMENT_APPROVED}  # fmt: skip
+        params = {
+            "filter[type]": "lead_status_changed",
+            "filter[entity]": "lead",
+            "filter[value_after][leads_statuses][0][pipeline_id]": PIPELINE,
+            "filter[value_after][leads_statuses][0][status_id]": PAYMENT_APPROVED,
+        }
         [event] = kommo.get("/api/v4/events", params=params).json()["_embedded"]["events"]
         assert lead_id == event["entity_id"]
-        assert event[
-            "value_before"
-        ] == [{"lead_status": {"id": NEGOTIATION, "pipeline_id": PIPELINE}}]
+        assert event["value_before"] == [
+            {"lead_status": {"id": NEGOTIATION, "pipeline_id": PIPELINE}}
+        ]
         params["filter[value_after][leads_statuses][0][status_id]"] = 142
         assert kommo.get("/api/v4/events", params=params).status_code == 204
 
     def test_custom_field_create_and_delete(self, kommo: httpx.Client) -> None:
         """An integration can create a select field, use it by enum_id and delete it."""
-        created = kommo.post("/api/v4/leads/custom_fields", json=[{"name": "Xero invoice status",
-            "type": "select", "enums": [{"value": "Draft", "sort": 1}, {"value": "Paid", "sort": 2}]}])  # fmt: skip
+        created = kommo.post(
+            "/api/v4/leads/custom_fields",
+            json=[
+                {
+                    "name": "Xero invoice status",
+                    "type": "select",
+                    "enums": [{"value": "Draft", "sort": 1}, {"value": "Paid", "sort": 2}],
+                }
+            ],
+        )
         field = created.json()["_embedded"]["custom_fields"][0]
         paid = field["enums"][1]["id"]
         add_leads(
@@ -231,8 +311,16 @@ class TestContactsAndEvents:
     def test_note_types_are_validated(self, kommo: httpx.Client) -> None:
         """Known note types are stored; an unknown type or missing params is a 400."""
         [lead_id] = add_leads(kommo, {"name": "a"})
-        ok = kommo.post("/api/v4/leads/notes", json=[{"entity_id": lead_id, "note_type": "extended_service_message",
-                                                      "params": {"service": "Xero", "text": "Invoice created"}}])  # fmt: skip
+        ok = kommo.post(
+            "/api/v4/leads/notes",
+            json=[
+                {
+                    "entity_id": lead_id,
+                    "note_type": "extended_service_message",
+                    "params": {"service": "Xero", "text": "Invoice created"},
+                }
+            ],
+        )
         assert ok.status_code == 200
         bad = kommo.post(
             f"/api/v4/leads/{lead_id}/notes", json=[{"note_type": "invoice_paid", "params": {}}]
@@ -243,12 +331,18 @@ class TestContactsAndEvents:
 
 
 def test_file_upload_end_to_end(kommo: httpx.Client) -> None:
-    """Session, two parts, attach to the lead, then the PDF bytes are on the lead; detach gives 204."""
+    """Session, two parts, attach: the PDF bytes reach the lead; after detaching, 204."""
     pdf = b"%PDF-1.4\n" + bytes(range(256)) * 600  # 153,609 bytes: two parts of at most 131072
     [lead_id] = add_leads(kommo, {"name": "a"})
     drive = kommo.get("/api/v4/account", params={"with": "drive_url"}).json()["drive_url"]
-    session = kommo.post(f"{drive}/v1.0/sessions", json={"file_name": "INV-0042.pdf", "file_size": len(pdf),
-                                                          "content_type": "application/pdf"}).json()  # fmt: skip
+    session = kommo.post(
+        f"{drive}/v1.0/sessions",
+        json={
+            "file_name": "INV-0042.pdf",
+            "file_size": len(pdf),
+            "content_type": "application/pdf",
+        },
+    ).json()
     part = session["max_part_size"]
     step = kommo.post(session["upload_url"], content=pdf[:part]).json()
     uploaded = kommo.post(step["next_url"], content=pdf[part:]).json()

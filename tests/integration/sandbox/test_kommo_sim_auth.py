@@ -22,14 +22,22 @@ def server() -> Iterator[ServerHandle]:
 
 
 def grant(server: ServerHandle, **fields: str) -> httpx.Response:
-    body = {"client_id": CONFIG.client_id, "client_secret": CONFIG.client_secret,
-            "redirect_uri": REDIRECT, **fields}  # fmt: skip
+    body = {
+        "client_id": CONFIG.client_id,
+        "client_secret": CONFIG.client_secret,
+        "redirect_uri": REDIRECT,
+        **fields,
+    }
     return httpx.post(f"{server.base_url}/oauth2/access_token", json=body)
 
 
 def consent(server: ServerHandle) -> dict[str, list[str]]:
-    params = {"client_id": CONFIG.client_id, "state": "csrf-1", "mode": "post_message",
-              "redirect_uri": REDIRECT}  # fmt: skip
+    params = {
+        "client_id": CONFIG.client_id,
+        "state": "csrf-1",
+        "mode": "post_message",
+        "redirect_uri": REDIRECT,
+    }
     response = httpx.get(f"{server.base_url}/oauth", params=params)
     assert response.status_code == 302
     location = urlsplit(response.headers["location"])
@@ -65,9 +73,7 @@ def test_refresh_rotation_keeps_old_token_until_new_is_used(server: ServerHandle
     assert retried.status_code == 200
     newest = retried.json()
     assert (
-        grant(
-            server, grant_type="refresh_token", refresh_token=newest["refresh_token"]
-        ).status_code
+        grant(server, grant_type="refresh_token", refresh_token=newest["refresh_token"]).status_code
         == 200
     )
     revoked = grant(server, grant_type="refresh_token", refresh_token=first["refresh_token"])
@@ -75,9 +81,7 @@ def test_refresh_rotation_keeps_old_token_until_new_is_used(server: ServerHandle
     assert revoked.json()["hint"] == "Token has been revoked"
     assert revoked.json()["type"] == "https://developers.amocrm.ru/v3/errors/OAuthProblemJson"
     assert (
-        grant(
-            server, grant_type="refresh_token", refresh_token=second["refresh_token"]
-        ).status_code
+        grant(server, grant_type="refresh_token", refresh_token=second["refresh_token"]).status_code
         == 401
     )
 
@@ -113,8 +117,12 @@ def test_rate_limit_answers_429_problem() -> None:
         assert statuses == [204, 204, 204, 429]
         response = httpx.get(f"{handle.base_url}/api/v4/leads")
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert {k: v for k, v in response.json().items() if k != "detail"} == {"title": "Too Many Requests", "type": "https://httpstatus.es/429", "status": 429,
-                "retry_after": 2}  # fmt: skip
+        assert {k: v for k, v in response.json().items() if k != "detail"} == {
+            "title": "Too Many Requests",
+            "type": "https://httpstatus.es/429",
+            "status": 429,
+            "retry_after": 2,
+        }
         assert all(httpx.get(f"{handle.base_url}/_sim/state").status_code == 200 for _ in range(5))
 
 
