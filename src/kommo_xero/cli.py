@@ -2,20 +2,125 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import signal
+import tempfile
+import threading
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from kommo_xero.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(
     help="Keep Kommo deals and Xero invoices in step, both ways.",
     no_args_is_help=True,
     add_completion=False,
 )
+sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+console = Console()
+
+ConfigOption = typer.Option(
+    None, "--config", "-c", help="Settings file (TOML); default: $KOMMO_XERO_CONFIG."
+)
+DatabaseOption = typer.Option(
+    None, "--database-url", help="sqlite:///path or postgresql://… (overrides the config)."
+)
 
 
 class SimulatorName(StrEnum):
     kommo = "kommo"
     xero = "xero"
+
+
+def _settings(config: Path | None, database_url: str | None = None, **service: Any) -> Settings:
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    updates = {k: v for k, v in {"database_url": database_url, **service}.items() if v is not None}
+    if updates:
+        settings = settings.model_copy(
+            update={"service": settings.service.model_copy(update=updates)}
+        )
+    return settings
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]{message}[/]")
+    return typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+    host: str | None = typer.Option(None, help="Interface to listen on (default from config)."),
+    port: int | None = typer.Option(None, help="TCP port (default from config: 8100)."),
+    executor_id: str | None = typer.Option(
+        None,
+        help="Stable id of this process: after a crash, a restart with the same id "
+        "resumes the workflows it had in flight. Default: $DBOS__VMID or 'local'.",
+    ),
+) -> None:
+    """Production: webhooks, dashboard, OAuth callbacks and workers in one process."""
+    import uvicorn
+
+    from kommo_xero.bootstrap import Service
+    from kommo_xero.web.app import create_app
+
+    settings = _settings(config, database_url, executor_id=executor_id)
+    service = Service(settings)
+    uvicorn.run(
+        create_app(service),
+        host=host or settings.service.host,
+        port=port or settings.service.port,
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker(
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+    executor_id: str | None = typer.Option(
+        None, help="Stable id of this worker (see `serve --help`); must differ per process."
+    ),
+) -> None:
+    """An extra worker process (no web): takes queued work from the shared database."""
+    from kommo_xero.bootstrap import Service
+
+    settings = _settings(config, database_url, executor_id=executor_id)
+
+    async def run() -> None:
+        service = Service(settings)
+        await service.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(f"worker {settings.service.executor_id} running; Ctrl-C to stop")
+        await stop.wait()
+        await service.stop()
+
+    asyncio.run(run())
+
+
+@app.command()
+def migrate(config: Path | None = ConfigOption, database_url: str | None = DatabaseOption) -> None:
+    """Bring the app tables to the newest schema (the engine migrates its own at start)."""
+    from kommo_xero.store import migrate as run_migrations
+
+    settings = _settings(config, database_url)
+    run_migrations(settings.service.resolved_database_url())
+    console.print("app tables are up to date")
 
 
 @app.command()
@@ -49,8 +154,182 @@ def simulate(
         if client_secret:
             xcfg.client_secret = client_secret
         sim_app = create_xero_app(xcfg)
-    typer.echo(f"{which.value} simulator on http://{host}:{port} (control API under /_sim)")
+    console.print(f"{which.value} simulator on http://{host}:{port} (control API under /_sim)")
     uvicorn.run(sim_app, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8100, help="Port of the service (dashboard and webhooks)."),
+    kommo_port: int = typer.Option(8101, help="Port of the Kommo simulator."),
+    xero_port: int = typer.Option(8102, help="Port of the Xero simulator."),
+    data_dir: Path | None = typer.Option(
+        None, help="Where the demo's SQLite files go (default: a fresh temporary folder)."
+    ),
+    exit_after: bool = typer.Option(
+        False, "--exit", help="Stop after the scenario; exit 0 only if every expectation held."
+    ),
+) -> None:
+    """Both simulators and the service on loopback, playing the demo scenario."""
+    from kommo_xero.sandbox.demo import DemoScenario, summary_table
+    from kommo_xero.sandbox.stack import (
+        register_kommo_webhook,
+        sandbox_settings,
+        start_service,
+        start_simulators,
+    )
+
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="kommo-xero-demo-"))
+    console.print(f"[bold]kommo-xero demo[/] — data in {folder}")
+    try:
+        sims = start_simulators(kommo_port=kommo_port, xero_port=xero_port)
+    except OSError as exc:
+        raise _fail(
+            f"cannot start the simulators ({exc}); free ports 8101/8102 or pass "
+            "--kommo-port/--xero-port"
+        ) from None
+    settings = sandbox_settings(
+        folder, kommo_url=sims.kommo.base_url, xero_url=sims.xero.base_url, service_port=port
+    )
+    try:
+        service = start_service(settings, port=port)
+    except (OSError, RuntimeError) as exc:
+        sims.stop()
+        raise _fail(f"cannot start the service on port {port} ({exc}); pass --port") from None
+    register_kommo_webhook(sims.kommo.base_url, service.base_url)
+    console.print(f"  Kommo simulator  {sims.kommo.base_url}  (token kommo-sandbox-token)")
+    console.print(f"  Xero simulator   {sims.xero.base_url}  (client xero-sandbox-client)")
+    console.print(f"  Service          {service.base_url}")
+    report = DemoScenario(sims, console).run()
+    console.print(summary_table(report))
+    for expectation in report.expectations:
+        mark = "[green]✓[/]" if expectation.held else "[red]✗[/]"
+        console.print(f"  {mark} {expectation.what}")
+    if exit_after:
+        service.stop()
+        sims.stop()
+        raise typer.Exit(0 if report.all_held else 1)
+    console.print(f"\nServing on {service.base_url} — press Ctrl-C to stop.")
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    stopped.wait()
+    service.stop()
+    sims.stop()
+
+
+def _run_with_engine(settings: Settings, job: Any) -> Any:
+    """Start the connections and the engine in this process, run `job(service)`, stop."""
+    from kommo_xero.bootstrap import Service, StartupError
+
+    async def run() -> Any:
+        service = Service(settings)
+        try:
+            await service.start()
+        except StartupError as exc:
+            raise _fail(str(exc)) from None
+        try:
+            return await job(service)
+        finally:
+            await service.stop()
+
+    return asyncio.run(run())
+
+
+@sync_app.command("deal")
+def sync_deal(
+    lead_id: int = typer.Argument(..., help="The Kommo lead (deal) id."),
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print what would be sent; send nothing."
+    ),
+) -> None:
+    """Run the deal → invoice flow for one deal now."""
+    settings = _settings(config, database_url, executor_id="cli")
+    if dry_run:
+        from kommo_xero.store import Store, make_engine, migrate
+        from kommo_xero.workflows.dry_run import dry_run_deal
+
+        url = settings.service.resolved_database_url()
+        migrate(url)
+        plan = asyncio.run(dry_run_deal(settings, lead_id, Store(make_engine(url))))
+        console.print_json(json.dumps(plan, default=str))
+        return
+
+    async def job(service: Any) -> str:
+        import time
+
+        from kommo_xero.workflows import deal_to_invoice, engine
+
+        cause = f"manual:{settings.connection_name}:{lead_id}:{int(time.time())}"
+        workflow_id = await deal_to_invoice.start(settings.connection_name, lead_id, cause)
+        return str(await engine.wait_result(workflow_id))
+
+    outcome = _run_with_engine(settings, job)
+    console.print(f"deal {lead_id}: {outcome}")
+    if outcome == "parked":
+        console.print("see `kommo-xero status` for the reason and the fix")
+
+
+@app.command()
+def retry(
+    item_ids: list[int] = typer.Argument(None, help="Parked item ids (default: all open items)."),
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Retry parked work after fixing its cause."""
+    settings = _settings(config, database_url, executor_id="cli")
+
+    async def job(service: Any) -> list[tuple[str, Any]]:
+        from kommo_xero.workflows import engine
+        from kommo_xero.workflows.retry import retry_parked
+
+        started = await retry_parked(settings.connection_name, list(item_ids) or None)
+        return [(wid, await engine.wait_result(wid)) for wid in started]
+
+    results = _run_with_engine(settings, job)
+    if not results:
+        console.print("nothing to retry")
+    for workflow_id, outcome in results:
+        console.print(f"{workflow_id}: {outcome}")
+
+
+@app.command()
+def status(
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+    limit: int = typer.Option(20, help="How many recent links to list."),
+) -> None:
+    """What is linked, what is parked and why."""
+    from kommo_xero.store import Store, make_engine, migrate
+
+    settings = _settings(config, database_url)
+    url = settings.service.resolved_database_url()
+    migrate(url)
+    store = Store(make_engine(url))
+    rows, total = store.links_page(settings.connection_name, limit=limit)
+    table = Table(title=f"Links ({total} in all, newest first)")
+    for column in ("deal", "invoice", "status", "amount due", "state", "updated"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            f"{row['deal_name'] or ''} (#{row['kommo_lead_id']})",
+            row["invoice_number"] or "—",
+            row["status_label"] or "—",
+            f"{row['amount_due'] or '—'} {row['currency'] or ''}",
+            row["state"],
+            row["updated_at"].strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+    parked = store.open_parked(settings.connection_name)
+    if not parked:
+        console.print("[green]nothing parked[/]")
+        return
+    console.print(f"[yellow]{len(parked)} parked item(s):[/]")
+    for item in parked:
+        console.print(f"  [bold]#{item['id']}[/] deal {item['subject']}: {item['message']}")
+        console.print(f"      fix: {item['fix']}  (then `kommo-xero retry {item['id']}`)")
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from kommo_xero.workflows.xero_contacts import resolve_contact
 from kommo_xero.workflows.xero_invoices import InvoiceOrder, create_invoice
 
 FLOW = "deal_to_invoice"
+ORG_FACT_PROBLEMS = frozenset({"currency_not_enabled", "unknown_account_code", "unknown_tax_type"})
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -70,6 +71,11 @@ async def plan_step(connection_id: str, lead_id: int, link_id: int) -> dict[str,
     rt.store.update_link(link_id, deal_name=deal.name)
     org = await rt.organisation()
     result = plan_invoice(deal, org, rt.rules, datetime.now(UTC).date())
+    if isinstance(result, list) and any(p.code in ORG_FACT_PROBLEMS for p in result):
+        # The cached organisation facts may predate the fix (a currency just enabled).
+        rt.org.invalidate()
+        org = await rt.organisation()
+        result = plan_invoice(deal, org, rt.rules, datetime.now(UTC).date())
     if isinstance(result, list):
         return {"problems": [problem_to_json(p) for p in result]}
     return {"plan": plan_to_json(result)}

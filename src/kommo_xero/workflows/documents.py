@@ -81,4 +81,5 @@ async def attach_documents(
             detail=stop.outcome,
         )
         return "parked"
+    rt.store.resolve_parked(connection_id, DOCUMENTS_FLOW, str(lead_id))
     return "attached"

@@ -98,6 +98,30 @@ async def ensure_lead_fields(kommo: KommoClient, settings: Settings) -> LeadFiel
     )
 
 
+async def ensure_lead_fields_readonly(kommo: KommoClient, settings: Settings) -> LeadFields:
+    """Like `ensure_lead_fields` but never creates anything (missing fields get id 0)."""
+    fields = await kommo.list_lead_fields()
+    found = {spec.name: _by_name(fields, spec.name) for spec in INTEGRATION_FIELDS}
+    status = found[FIELD_STATUS]
+    mapping = settings.mapping
+
+    def fid(name: str | None) -> int | None:
+        field = _by_name(fields, name)
+        return field.id if field else None
+
+    return LeadFields(
+        invoice_number=fid(FIELD_INVOICE_NUMBER) or 0,
+        status=status.id if status else 0,
+        status_enums={e.value: e.id for e in status.enums} if status else {},
+        amount_due=fid(FIELD_AMOUNT_DUE) or 0,
+        amount_paid=fid(FIELD_AMOUNT_PAID) or 0,
+        link=fid(FIELD_LINK) or 0,
+        description=fid(mapping.description_field),
+        currency=fid(mapping.currency_field),
+        due_date=fid(mapping.due_date_field),
+    )
+
+
 def find_trigger(pipelines: list[Pipeline], pipeline: str, stage: str) -> Status:
     """The trigger stage, by name or id; a clear error naming what exists otherwise."""
     chosen = [p for p in pipelines if str(p.id) == pipeline or p.name == pipeline]
