@@ -45,7 +45,11 @@ def _lookup_batcher(rt: Runtime, field: str) -> Batcher[str, str | None]:
             found = await _find_many(rt, field, values)
             return [(c.contact_id if (c := found.get(v.casefold())) else None) for v in values]
 
-        batcher = Batcher(flush, window=rt.settings.mapping.batch_window_ms / 1000, max_size=50)
+        batcher = Batcher(
+            flush,
+            window=rt.settings.mapping.batch_window_ms / 1000,
+            max_size=rt.settings.mapping.batch_size,
+        )
         rt.extras[name] = batcher
     return batcher
 
@@ -73,7 +77,11 @@ def _create_batcher(rt: Runtime) -> Batcher[Party, str]:
                     )
             return [by_name[p.name.casefold()] for p in parties]
 
-        batcher = Batcher(flush, window=rt.settings.mapping.batch_window_ms / 1000, max_size=50)
+        batcher = Batcher(
+            flush,
+            window=rt.settings.mapping.batch_window_ms / 1000,
+            max_size=rt.settings.mapping.batch_size,
+        )
         rt.extras["contact_create"] = batcher
     return batcher
 
