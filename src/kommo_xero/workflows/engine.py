@@ -63,6 +63,9 @@ async def launch(settings: EngineSettings) -> None:
     await DBOS.register_queue_async(
         DOCUMENTS_QUEUE,
         partition_concurrency=max(1, settings.xero_concurrency - 2),
+        # Each document workflow costs two Xero calls: at most 20 starts a minute leaves
+        # room in Xero's 60/min for the invoices themselves during a burst.
+        partition_limiter={"limit": 20, "period": 60.0},
         polling_interval_sec=settings.polling_interval_sec,
         on_conflict="always_update",
     )
