@@ -9,6 +9,11 @@ from pathlib import Path
 import httpx
 
 from kommo_xero.config import Settings
+from kommo_xero.connections.wiring import (
+    ConnectionConfigError,
+    stored_kommo_auth,
+    stored_xero_auth,
+)
 from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.transport import RatePacer
@@ -32,39 +37,47 @@ def pacer_url(settings: Settings) -> str:
     return db
 
 
-def build_kommo(settings: Settings) -> KommoClient:
-    if settings.kommo.token is None:
-        raise StartupError(
-            "kommo.token is not set: set KOMMO_XERO_KOMMO__TOKEN to a long-lived token "
-            "(or run `kommo-xero connect kommo`)."
-        )
+def build_kommo(settings: Settings, store: Store | None = None) -> KommoClient:
+    try:
+        # The long-lived token from settings, else the connection `connect kommo` stored.
+        auth = stored_kommo_auth(settings, store)
+    except ConnectionConfigError as exc:
+        raise StartupError(str(exc)) from exc
     pacer = RatePacer.from_url(
         [per_second(settings.kommo.requests_per_second)], pacer_url(settings)
     )
     return KommoClient(
         settings.kommo.base_url,
-        settings.kommo.token.get_secret_value(),
+        auth,
         account_key=f"kommo:{settings.connection_name}",
         pacer=pacer,
     )
 
 
-def build_xero(settings: Settings) -> XeroClient:
+def build_xero(settings: Settings, store: Store | None = None) -> XeroClient:
     x = settings.xero
     if not x.client_id or x.client_secret is None:
         raise StartupError(
             "xero.client_id and xero.client_secret are not set: set KOMMO_XERO_XERO__CLIENT_ID "
             "and KOMMO_XERO_XERO__CLIENT_SECRET (see docs/setup-xero.md)."
         )
-    auth = ClientCredentialsAuth(
-        f"{x.identity_url.rstrip('/')}/connect/token",
-        x.client_id,
-        x.client_secret.get_secret_value(),
-    )
+    auth: httpx.Auth
+    tenant_id = x.tenant_id
+    if x.auth == "oauth":
+        try:
+            auth, tenant_id = stored_xero_auth(settings, store)
+        except ConnectionConfigError as exc:
+            raise StartupError(str(exc)) from exc
+    else:
+        auth = ClientCredentialsAuth(
+            f"{x.identity_url.rstrip('/')}/connect/token",
+            x.client_id,
+            x.client_secret.get_secret_value(),
+        )
     pacer = RatePacer.from_url(
         [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], pacer_url(settings)
     )
-    return XeroClient(x.base_url, auth, tenant_id=x.tenant_id, pacer=pacer)
+    return XeroClient(x.base_url, auth, tenant_id=tenant_id, pacer=pacer)
 
 
 @dataclass

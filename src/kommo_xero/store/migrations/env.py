@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from kommo_xero.store import token_tables  # noqa: F401  (registers its tables on metadata)
 from kommo_xero.store.tables import metadata
 
 config = context.config
