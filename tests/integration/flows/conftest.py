@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from kommo_xero.config import Settings
@@ -21,8 +24,25 @@ from kommo_xero.sandbox.stack import (
     start_simulators,
 )
 from kommo_xero.sandbox.xero import XeroSimConfig
+from kommo_xero.store import Store
 
 TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, uniquely named PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"kx_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
@@ -106,6 +126,48 @@ class Sandbox:
         has_pdf = any(f["is_pdf"] for f in deal["files"])
         return deal if has_number and has_pdf else None
 
+    def all_invoices(self) -> list[Any]:
+        return list(self.sims.xero.app.state.sim.orgs[TENANT].invoices.values())
+
+    def notes(self, lead_id: int) -> list[str]:
+        return [str(n["params"].get("text", "")) for n in self.deal(lead_id)["notes"]]
+
+    # -- the service and its database ---------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The service's own store when it runs in this process, else one on its database."""
+        if self.service is not None:
+            return self.service.app.state.service.store  # type: ignore[no-any-return]
+        from kommo_xero.store import make_engine
+
+        return Store(make_engine(self.settings.service.resolved_database_url()))
+
+    def webhook_url(self, secret: str | None = None) -> str:
+        assert self.service is not None
+        from kommo_xero.sandbox.stack import SANDBOX_WEBHOOK_SECRET
+
+        return f"{self.service.base_url}/webhooks/kommo/{secret or SANDBOX_WEBHOOK_SECRET}"
+
+    def post_webhook(self, body: bytes | str, secret: str | None = None) -> httpx.Response:
+        """Deliver a raw Kommo webhook body the way Kommo does (form-encoded)."""
+        return httpx.post(
+            self.webhook_url(secret),
+            content=body.encode() if isinstance(body, str) else body,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            timeout=10,
+        )
+
+    def link(self, lead_id: int) -> Any:
+        return self.store.active_link(self.settings.connection_name, lead_id)
+
+    def parked(self, lead_id: int) -> list[Any]:
+        return [
+            p
+            for p in self.store.open_parked(self.settings.connection_name)
+            if p["subject"] == str(lead_id)
+        ]
+
 
 def make_sandbox(
     tmp_path: Path,
@@ -138,9 +200,19 @@ def sims() -> Iterator[Simulators]:
     started.stop()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None (a SQLite file in the test's directory) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_database() as url:
+        yield url
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path, sims: Simulators) -> Iterator[Sandbox]:
-    box = make_sandbox(tmp_path, sims)
+def sandbox(tmp_path: Path, sims: Simulators, database_url: str | None) -> Iterator[Sandbox]:
+    box = make_sandbox(tmp_path, sims, database_url=database_url)
     yield box
     if box.service is not None:
         box.service.stop()
