@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from kommo_xero.observability.metrics import record_api_call
 from kommo_xero.transport.errors import RateLimited, TransientError
 from kommo_xero.transport.pacer import NoPacer, Pacer
 
@@ -69,9 +70,11 @@ async def send_with_retry(
         try:
             response = await client.send(request)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
+            record_api_call(service, "error")
             last_error = f"{type(exc).__name__}"
             await asyncio.sleep(policy.backoff(attempt))
             continue
+        record_api_call(service, response.status_code)
         if response.status_code == 429:
             await response.aread()
             hint = retry_after_hint(response) if retry_after_hint else None

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from kommo_xero.bootstrap import Service
 from kommo_xero.domain.triggers import cause_id, entered_trigger_stage
 from kommo_xero.kommo import MalformedWebhook, parse_webhook
+from kommo_xero.observability import record_webhook
 from kommo_xero.workflows import deal_to_invoice
 
 
@@ -22,13 +23,16 @@ def kommo_router(service: Service) -> APIRouter:
     async def kommo_webhook(secret: str, request: Request) -> JSONResponse:
         rt = service.runtime_for_kommo_secret(secret)
         if rt is None:
+            record_webhook("kommo", "unknown_url")
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         body = await request.body()
         try:
             hook = parse_webhook(body, request.headers.get("content-type"))
         except MalformedWebhook as exc:
+            record_webhook("kommo", "malformed")
             return JSONResponse({"detail": f"malformed Kommo webhook: {exc}"}, status_code=400)
         if hook.account_id != rt.kommo_account_id:
+            record_webhook("kommo", "wrong_account")
             return JSONResponse(
                 {
                     "detail": f"webhook is for Kommo account {hook.account_id}, but this URL "
@@ -36,7 +40,7 @@ def kommo_router(service: Service) -> APIRouter:
                 },
                 status_code=403,
             )
-        started = []
+        triggers = []
         for event in hook.lead_events:
             if event.status_id is None or not entered_trigger_stage(
                 event.action,
@@ -54,6 +58,7 @@ def kommo_router(service: Service) -> APIRouter:
                 event.updated_at or event.last_modified,
             )
             started.append(await deal_to_invoice.start(rt.connection_id, event.lead_id, cause))
+        record_webhook("kommo", "accepted" if started else "ignored")
         return JSONResponse({"accepted": len(started)})
 
     return router
