@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -68,13 +68,17 @@ def redact_secrets(
 LogFormat = Literal["auto", "json", "console"]
 
 
-def configure_logging(log_format: LogFormat = "auto", level: str = "INFO") -> None:
+def configure_logging(
+    log_format: LogFormat = "auto", level: str = "INFO", stream: TextIO | None = None
+) -> None:
     """Route structlog and the standard library through one redacting pipeline.
 
     "auto" renders for people when stderr is a terminal and JSON otherwise (containers,
     systemd, log shippers).
     """
-    use_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+    use_json = log_format == "json" or (log_format == "auto" and not tty)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -87,7 +91,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "INFO") -> No
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=tty)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -95,7 +99,7 @@ def configure_logging(log_format: LogFormat = "auto", level: str = "INFO") -> No
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -141,7 +141,9 @@ def add_parked(service: Service, lead_id: int, code: str, message: str, fix: str
         )
 
 
-def add_event(service: Service, link_id: int, lead_id: int, kind: str, message: str, detail: str | None = None) -> None:
+def add_event(
+    service: Service, link_id: int, lead_id: int, kind: str, message: str, detail: str | None = None
+) -> None:
     with service.store.tx() as conn:
         conn.execute(
             insert(history).values(

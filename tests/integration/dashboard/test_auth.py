@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-
-from kommo_xero.web.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 from tests.integration.dashboard.conftest import (
     LOCKOUT_SECONDS,
     MAX_FAILURES,
@@ -14,6 +12,8 @@ from tests.integration.dashboard.conftest import (
     csrf_from,
     sign_in,
 )
+
+from kommo_xero.web.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 
 PAGES = [
     "/dashboard",
