@@ -31,7 +31,9 @@ def add_actions(router: APIRouter, board: Dashboard) -> None:
     service = board.service
     page_auth = Depends(auth.require_page)
 
-    def sign_in_page(request: Request, *, error: str = "", status: int = 200) -> HTMLResponse:
+    def sign_in_page(
+        request: Request, *, error: str = "", status: int = 200, target: str | None = None
+    ) -> HTMLResponse:
         locked = auth.guard.seconds_locked()
         if locked and not error:
             error = f"Too many wrong passwords. Sign-in is locked for {_minutes(locked)}."
@@ -42,7 +44,7 @@ def add_actions(router: APIRouter, board: Dashboard) -> None:
             "sign_in.html",
             status_code=status,
             active="",
-            next=safe_next(request.query_params.get("next")),
+            next=safe_next(target or request.query_params.get("next")),
             sign_in_error=error,
         )
 
@@ -55,6 +57,7 @@ def add_actions(router: APIRouter, board: Dashboard) -> None:
     @router.post(f"{PREFIX}/sign-in", response_class=HTMLResponse)
     async def sign_in(request: Request) -> Response:
         form = await auth.checked_form(request)
+        target = str(form.get("next") or "")
         locked = auth.guard.seconds_locked()
         if locked:
             # Checked before the password, so a locked account cannot be probed at all.
@@ -62,15 +65,16 @@ def add_actions(router: APIRouter, board: Dashboard) -> None:
                 request,
                 error=f"Too many wrong passwords. Sign-in is locked for {_minutes(locked)}.",
                 status=429,
+                target=target,
             )
         stored = auth.password_hash()
         if stored is None:
-            return sign_in_page(request, status=503)
+            return sign_in_page(request, status=503, target=target)
         if not verify_password(str(form.get("password") or ""), stored):
             auth.guard.failed()
-            return sign_in_page(request, error="Wrong password.", status=401)
+            return sign_in_page(request, error="Wrong password.", status=401, target=target)
         auth.guard.succeeded()
-        response = RedirectResponse(safe_next(str(form.get("next") or "")), 303)
+        response = RedirectResponse(safe_next(target), 303)
         auth.new_session(response)
         return response
 
