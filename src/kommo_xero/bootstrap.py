@@ -19,7 +19,12 @@ from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.transport import RatePacer
 from kommo_xero.transport.pacer import per_day, per_minute, per_second
 from kommo_xero.workflows import engine, runtime
-from kommo_xero.workflows.runtime import Runtime, ensure_lead_fields, find_trigger
+from kommo_xero.workflows.runtime import (
+    Runtime,
+    ensure_lead_fields,
+    find_trigger,
+    resolve_flow_stages,
+)
 from kommo_xero.xero.auth import ClientCredentialsAuth
 from kommo_xero.xero.client import XeroClient
 
@@ -107,6 +112,7 @@ class Service:
                 settings.mapping.trigger_pipeline,
                 settings.mapping.trigger_stage,
             )
+            stages = await resolve_flow_stages(kommo, settings, stage.id)
         except httpx.HTTPError as exc:
             raise StartupError(f"cannot reach Kommo at {settings.kommo.base_url}: {exc}") from exc
         rt = Runtime(
@@ -120,6 +126,7 @@ class Service:
             trigger_status_id=stage.id,
             kommo_account_id=account.id,
             kommo_ui_url=settings.kommo.base_url,
+            stages=stages,
         )
         runtime.register(rt)
         self.runtimes = [rt]

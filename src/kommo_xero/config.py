@@ -37,6 +37,21 @@ class ServiceSettings(BaseModel):
     # Queue concurrency per Xero tenant: Xero allows 5 calls in flight per organisation.
     xero_concurrency: int = 5
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Reconciliation (Kommo events, Xero If-Modified-Since) runs this often; 0 turns it off.
+    # Must divide a minute (1-30 s) or an hour (1-60 min) so that it fits a cron schedule.
+    reconcile_interval_s: int = Field(default=300, ge=0, le=3600)
+
+    @field_validator("reconcile_interval_s")
+    @classmethod
+    def _fits_a_cron(cls, value: int) -> int:
+        fits = value == 0 or (value < 60 and 60 % value == 0)
+        fits = fits or (value % 60 == 0 and 60 % (value // 60) == 0)
+        if not fits:
+            raise ValueError(
+                "must be 0 (off), a divisor of 60 seconds (e.g. 10, 30) or a whole number of "
+                "minutes dividing an hour (e.g. 60, 300, 900)"
+            )
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -85,6 +100,16 @@ class MappingSettings(BaseModel):
     attach_pdf: bool = True
     batch_window_ms: int = Field(default=150, ge=0, le=5000)
     batch_size: int = Field(default=50, ge=1, le=50)
+    # Flow B: optional stage moves (name or id, in the trigger pipeline) when an invoice is
+    # paid or voided in Xero. None leaves the deal where it is.
+    paid_stage: str | None = None
+    voided_stage: str | None = None
+    # Flow C: where deals made from hand-made Xero invoices go (None: the pipeline's first
+    # ordinary stage). Never the trigger stage, or the new deal would ask for a second invoice.
+    invoice_deal_pipeline: str | None = None  # None: trigger_pipeline
+    invoice_deal_stage: str | None = None
+    # "approved": drafts make no deal until approved; "created": every new sales invoice does.
+    create_deals_on: Literal["created", "approved"] = "approved"
 
     @field_validator("reference_template")
     @classmethod

@@ -32,6 +32,7 @@ XERO_SANDBOX_CLIENT_ID = "xero-sandbox-client"
 XERO_SANDBOX_CLIENT_SECRET = "xero-sandbox-secret"
 XERO_SANDBOX_WEBHOOK_KEY = "xero-sandbox-webhook-key"
 KOMMO_HOOK_EVENTS = ["add_lead", "update_lead", "status_lead"]
+SANDBOX_STAGES = {"paid_stage": "Paid", "voided_stage": "Invoice voided"}
 
 
 def sandbox_settings(
@@ -67,7 +68,8 @@ def sandbox_settings(
             client_secret=SecretStr(XERO_SANDBOX_CLIENT_SECRET),
             webhook_key=SecretStr(XERO_SANDBOX_WEBHOOK_KEY),
         ),
-        mapping=MappingSettings(**(mapping or {})),
+        # The sandbox pipeline has "Paid" and "Invoice voided" stages: flow B moves deals there.
+        mapping=MappingSettings(**{**SANDBOX_STAGES, **(mapping or {})}),
     )
 
 
@@ -84,6 +86,17 @@ def register_kommo_webhook(kommo_url: str, service_url: str) -> None:
         client.post(
             "/api/v4/webhooks", json={"destination": destination, "settings": KOMMO_HOOK_EVENTS}
         ).raise_for_status()
+
+
+def register_xero_webhook(xero_url: str, service_url: str) -> dict[str, Any]:
+    """Subscribe the service in the Xero simulator; it runs Intent-to-Receive right away."""
+    with httpx.Client(base_url=xero_url, timeout=30) as client:
+        answer = client.post(
+            "/_sim/webhooks",
+            json={"url": f"{service_url}/webhooks/xero", "key": XERO_SANDBOX_WEBHOOK_KEY},
+        )
+        answer.raise_for_status()
+        return dict(answer.json())
 
 
 @dataclass

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from kommo_xero.bootstrap import Service
 from kommo_xero.web.health import health_router
 from kommo_xero.web.kommo_hooks import kommo_router
+from kommo_xero.web.xero_hooks import xero_router
 
 
 def create_app(service: Service) -> FastAPI:
@@ -27,5 +28,6 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="kommo-xero", lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.service = service
     app.include_router(kommo_router(service))
+    app.include_router(xero_router(service))
     app.include_router(health_router(service))
     return app

@@ -69,6 +69,30 @@ async def launch(settings: EngineSettings) -> None:
         polling_interval_sec=settings.polling_interval_sec,
         on_conflict="always_update",
     )
+    # Invoice workflows (flows B and C) mostly wait on shared batchers too.
+    await DBOS.register_queue_async(
+        INVOICES_QUEUE,
+        partition_concurrency=500,
+        polling_interval_sec=settings.polling_interval_sec,
+        on_conflict="always_update",
+    )
+    await _apply_reconcile_schedules()
+
+
+async def _apply_reconcile_schedules() -> None:
+    # Imported here: reconcile imports this module.
+    from kommo_xero.workflows.reconcile import schedules
+
+    apply, remove = schedules()
+    if apply:
+        await DBOS.apply_schedules_async(
+            [
+                {"schedule_name": name, "workflow_fn": fn, "schedule": cron, "context": context}
+                for name, fn, cron, context in apply
+            ]
+        )
+    for name in remove:
+        await DBOS.delete_schedule_async(name)
 
 
 def shutdown() -> None:

@@ -95,3 +95,8 @@ async def attach_file_once(
         rt.store.mark_effect(rt.connection_id, key, "uploaded", result=file_uuid)
     await rt.kommo.attach_files_to_lead(lead_id, [file_uuid])
     rt.store.mark_effect(rt.connection_id, key, "done")
+
+
+async def write_lead(rt: Runtime, patch: LeadPatch) -> None:
+    """Any lead patch (fields and/or a stage move), through the same batched PATCH."""
+    await _patch_batcher(rt).submit(patch)

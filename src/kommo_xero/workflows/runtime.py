@@ -169,6 +169,7 @@ class Runtime:
     kommo_ui_url: str
     org: OrgCache = field(default_factory=OrgCache)
     extras: dict[str, Any] = field(default_factory=dict)  # batchers, gates (built lazily)
+    stages: FlowStages | None = None  # flows B and C (None until resolved at start)
 
     @property
     def rules(self) -> MappingRules:
@@ -239,3 +240,55 @@ def get(connection_id: str) -> Runtime:
 
 def all_runtimes() -> list[Runtime]:
     return list(_RUNTIMES.values())
+
+
+# -- flows B and C: stages and the currency field (resolved once at start) -----------------
+
+
+@dataclass(frozen=True)
+class FlowStages:
+    """Where flows B and C put deals, as (pipeline_id, status_id) pairs."""
+
+    paid: tuple[int, int] | None = None
+    voided: tuple[int, int] | None = None
+    invoice_deal: tuple[int, int] | None = None
+    # Enum ids of the deal's currency field when it is a select ("USD" → 908101).
+    currency_enums: dict[str, int] = field(default_factory=dict)
+
+
+def _stage_pair(pipelines: list[Pipeline], pipeline: str, stage: str | None) -> tuple[int, int]:
+    if stage is None:
+        # The pipeline's first ordinary stage (type 0), as Kommo itself picks for new leads.
+        chosen = [p for p in pipelines if str(p.id) == pipeline or p.name == pipeline]
+        ordinary = sorted(
+            (s for p in chosen[:1] for s in p.statuses if s.type == 0 and s.id not in (142, 143)),
+            key=lambda s: s.sort,
+        )
+        if not ordinary:
+            raise SetupError(f"mapping.invoice_deal_pipeline: no open stage in {pipeline!r}")
+        return (ordinary[0].pipeline_id or chosen[0].id, ordinary[0].id)
+    found = find_trigger(pipelines, pipeline, stage)
+    return (found.pipeline_id or 0, found.id)
+
+
+async def resolve_flow_stages(
+    kommo: KommoClient, settings: Settings, trigger_status_id: int
+) -> FlowStages:
+    """Find the configured paid/voided/new-deal stages; refuse a new-deal stage = trigger."""
+    m = settings.mapping
+    pipelines = await kommo.list_pipelines()
+    paid = _stage_pair(pipelines, m.trigger_pipeline, m.paid_stage) if m.paid_stage else None
+    voided = _stage_pair(pipelines, m.trigger_pipeline, m.voided_stage) if m.voided_stage else None
+    invoice_deal = _stage_pair(
+        pipelines, m.invoice_deal_pipeline or m.trigger_pipeline, m.invoice_deal_stage
+    )
+    if invoice_deal[1] == trigger_status_id:
+        raise SetupError(
+            "mapping.invoice_deal_stage is the trigger stage: a deal made from a Xero invoice "
+            "would ask for a second invoice. Choose another stage."
+        )
+    enums: dict[str, int] = {}
+    currency = _by_name(await kommo.list_lead_fields(), m.currency_field)
+    if currency is not None and currency.enums:
+        enums = {e.value.upper(): e.id for e in currency.enums}
+    return FlowStages(paid=paid, voided=voided, invoice_deal=invoice_deal, currency_enums=enums)
