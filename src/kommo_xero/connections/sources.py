@@ -64,7 +64,11 @@ class StoredTokens:
         return found
 
     async def refresh(self, stale_access: str | None) -> Credential:
-        fresh = await asyncio.to_thread(self.rotator.refresh, stale_access, self._margin)
+        try:
+            fresh = await asyncio.to_thread(self.rotator.refresh, stale_access, self._margin)
+        except AuthFailed:
+            self._cached = None  # paused: the next call must see it, not a cached token
+            raise
         self._cached, self._read_at = fresh, time.monotonic()
         return fresh
 
