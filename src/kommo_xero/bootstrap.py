@@ -16,9 +16,11 @@ from kommo_xero.connections.wiring import (
 )
 from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
+from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import RatePacer
 from kommo_xero.transport.pacer import per_day, per_minute, per_second
-from kommo_xero.workflows import engine, runtime
+from kommo_xero.workflows import deal_to_invoice, engine, runtime
+from kommo_xero.workflows.inbox_pump import InboxPump, Starter
 from kommo_xero.workflows.runtime import (
     Runtime,
     ensure_lead_fields,
@@ -85,6 +87,14 @@ def build_xero(settings: Settings, store: Store | None = None) -> XeroClient:
     return XeroClient(x.base_url, auth, tenant_id=tenant_id, pacer=pacer)
 
 
+async def _start_deal(trigger: Trigger) -> str:
+    return await deal_to_invoice.start(trigger.connection_id, int(trigger.subject), trigger.cause)
+
+
+# inbox flow name → how to start it
+_STARTERS: dict[str, Starter] = {deal_to_invoice.FLOW: _start_deal}
+
+
 @dataclass
 class Service:
     """A configured kommo-xero: its store, its connections, and the engine once started."""
@@ -93,11 +103,21 @@ class Service:
     store: Store = field(init=False)
     runtimes: list[Runtime] = field(default_factory=list)
     started: bool = False
+    inbox: Inbox = field(init=False)
+    pump: InboxPump | None = None
 
     def __post_init__(self) -> None:
         url = self.settings.service.resolved_database_url()
         migrate(url)
         self.store = Store(make_engine(url))
+        self.inbox = Inbox(self.store.engine)
+
+    def accept(self, triggers: list[Trigger]) -> int:
+        """Record webhook triggers durably and wake the pump; returns how many were new."""
+        new = self.inbox.accept(triggers)
+        if new and self.pump is not None:
+            self.pump.notify()
+        return new
 
     async def start(self) -> None:
         """Connect to Kommo and Xero, check the setup, then start the engine (recovering work)."""
@@ -137,9 +157,14 @@ class Service:
                 xero_concurrency=settings.service.xero_concurrency,
             )
         )
+        self.pump = InboxPump(self.inbox, _STARTERS)
+        self.pump.start()
         self.started = True
 
     async def stop(self) -> None:
+        if self.pump is not None:
+            await self.pump.stop()
+            self.pump = None
         if self.started:
             engine.shutdown()
             self.started = False

@@ -158,3 +158,19 @@ effects = Table(
     Column("result", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Triggers accepted by the webhook receivers, written before the 2xx answer. A pump turns
+# them into engine workflows in bulk, so the receiver's answer costs one small insert.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connection_id", String(64), nullable=False),
+    Column("flow", String(32), nullable=False),
+    Column("cause", String(255), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("enqueued_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("cause", name="uq_inbox_cause"),
+    Index("ix_inbox_pending", "enqueued_at", "id"),
+)

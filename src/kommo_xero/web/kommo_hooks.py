@@ -13,6 +13,7 @@ from kommo_xero.bootstrap import Service
 from kommo_xero.domain.triggers import cause_id, entered_trigger_stage
 from kommo_xero.kommo import MalformedWebhook, parse_webhook
 from kommo_xero.observability import record_webhook
+from kommo_xero.store.inbox import Trigger
 from kommo_xero.workflows import deal_to_invoice
 
 
@@ -57,8 +58,11 @@ def kommo_router(service: Service) -> APIRouter:
                 event.status_id,
                 event.updated_at or event.last_modified,
             )
-            started.append(await deal_to_invoice.start(rt.connection_id, event.lead_id, cause))
-        record_webhook("kommo", "accepted" if started else "ignored")
-        return JSONResponse({"accepted": len(started)})
+            triggers.append(
+                Trigger(rt.connection_id, deal_to_invoice.FLOW, cause, str(event.lead_id))
+            )
+        new = service.accept(triggers) if triggers else 0
+        record_webhook("kommo", "accepted" if triggers else "ignored")
+        return JSONResponse({"accepted": len(triggers), "new": new})
 
     return router

@@ -55,7 +55,7 @@ async def launch(settings: EngineSettings) -> None:
     # Deal workflows mostly wait on shared batchers, so many may run at once per connection.
     await DBOS.register_queue_async(
         DEALS_QUEUE,
-        partition_concurrency=500,
+        partition_concurrency=100,
         polling_interval_sec=settings.polling_interval_sec,
         on_conflict="always_update",
     )
