@@ -37,7 +37,7 @@ def write_settings(settings: Settings, path: Path) -> Path:
     """Write settings as the TOML a user would have (secrets included, for the sandbox only)."""
     data: dict[str, Any] = settings.model_dump(mode="json", exclude_none=True)
     for section in ("kommo", "xero"):
-        for key, value in list(data[section].items()):
+        for key in list(data[section]):
             secret = getattr(getattr(settings, section), key)
             if hasattr(secret, "get_secret_value"):
                 data[section][key] = secret.get_secret_value()
