@@ -23,7 +23,7 @@ from kommo_xero.connections.sources import (
     StoredTokens,
     XeroTokenSource,
 )
-from kommo_xero.kommo.auth import REFRESH_LEEWAY_S, KommoOAuth
+from kommo_xero.kommo.auth import DEFAULT_CONSENT_URL, REFRESH_LEEWAY_S, KommoOAuth
 from kommo_xero.kommo.auth import RefreshingAuth as KommoRefreshingAuth
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.xero.auth import RefreshingAuth as XeroRefreshingAuth
@@ -73,6 +73,15 @@ def xero_oauth(settings: Settings, http: httpx.AsyncClient) -> XeroOAuth:
     )
 
 
+def kommo_consent_url(base_url: str) -> str:
+    """Kommo's consent page lives on www.kommo.com, not on the account's subdomain; any
+    other host (the simulator) serves it itself."""
+    host = httpx.URL(base_url).host
+    if host == "kommo.com" or host.endswith(".kommo.com"):
+        return DEFAULT_CONSENT_URL
+    return f"{base_url.rstrip('/')}/oauth"
+
+
 def kommo_oauth(settings: Settings, http: httpx.AsyncClient) -> KommoOAuth:
     k = settings.kommo
     if not k.client_id or k.client_secret is None:
@@ -86,6 +95,7 @@ def kommo_oauth(settings: Settings, http: httpx.AsyncClient) -> KommoOAuth:
         k.client_id,
         k.client_secret.get_secret_value(),
         redirect_uri(settings, KOMMO),
+        consent_url=kommo_consent_url(k.base_url),
         http=http,
     )
 
