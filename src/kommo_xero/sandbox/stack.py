@@ -6,6 +6,7 @@ three exercise the same wiring a user gets.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,11 +74,27 @@ def sandbox_settings(
     )
 
 
+class _PatientTransport(httpx.HTTPTransport):
+    """Waits out Kommo's 429s (the service may have just spent the second's budget)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        for _ in range(20):
+            response = super().handle_request(request)
+            if response.status_code != 429:
+                return response
+            response.close()
+            time.sleep(0.5)
+        return response
+
+
 def register_kommo_webhook(kommo_url: str, service_url: str) -> None:
     """Subscribe the service's webhook URL in Kommo, as `kommo-xero setup` does."""
     destination = f"{service_url}/webhooks/kommo/{SANDBOX_WEBHOOK_SECRET}"
     headers = {"Authorization": f"Bearer {KOMMO_SANDBOX_TOKEN}"}
-    with httpx.Client(base_url=kommo_url, headers=headers, timeout=10) as client:
+    transport = _PatientTransport()
+    with httpx.Client(
+        base_url=kommo_url, headers=headers, timeout=10, transport=transport
+    ) as client:
         existing = client.get("/api/v4/webhooks")
         if existing.status_code == 200:
             for hook in existing.json().get("_embedded", {}).get("webhooks", []):
