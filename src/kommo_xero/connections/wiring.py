@@ -46,6 +46,7 @@ def open_credentials(settings: Settings, store: Store | None = None) -> Credenti
     """The encrypted credential store of this installation (migrating the database first
     when no `store` is handed in)."""
     if store is None:
+        settings.service.data_dir.mkdir(parents=True, exist_ok=True)
         url = settings.service.resolved_database_url()
         migrate(url)
         store = Store(make_engine(url))
