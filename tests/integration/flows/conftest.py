@@ -169,12 +169,27 @@ class Sandbox:
         ]
 
 
+def subscribe_webhook(sims: Simulators, service_url: str) -> None:
+    """Subscribe the service in Kommo; the service's start-up may have used the second's quota."""
+    for _ in range(20):
+        try:
+            register_kommo_webhook(sims.kommo.base_url, service_url)
+            return
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code != 429:
+                raise
+            time.sleep(0.3)
+    raise AssertionError("Kommo kept answering 429 to the webhook subscription")
+
+
 def make_sandbox(
     tmp_path: Path,
     sims: Simulators,
     *,
     database_url: str | None = None,
     mapping: dict[str, Any] | None = None,
+    xero_calls_per_minute: int | None = None,
+    kommo_requests_per_second: int | None = None,
 ) -> Sandbox:
     port = free_port()
     settings = sandbox_settings(
@@ -185,17 +200,38 @@ def make_sandbox(
         database_url=database_url,
         mapping=mapping,
     )
+    if xero_calls_per_minute is not None:
+        xero = settings.xero.model_copy(update={"calls_per_minute": xero_calls_per_minute})
+        settings = settings.model_copy(update={"xero": xero})
+    if kommo_requests_per_second is not None:
+        kommo = settings.kommo.model_copy(update={"requests_per_second": kommo_requests_per_second})
+        settings = settings.model_copy(update={"kommo": kommo})
     service = start_service(settings, port=port)
-    register_kommo_webhook(sims.kommo.base_url, service.base_url)
+    subscribe_webhook(sims, service.base_url)
     return Sandbox(sims, settings, service, tmp_path, database_url)
 
 
 @pytest.fixture
-def sims() -> Iterator[Simulators]:
-    started = start_simulators(
-        kommo_config=KommoSimConfig(webhook_time_scale=0.001),
-        xero_config=XeroSimConfig(webhook_time_scale=0.001),
-    )
+def xero_sim_config() -> XeroSimConfig:
+    """The Xero simulator's settings (a module may override this fixture, e.g. its limits)."""
+    return XeroSimConfig(webhook_time_scale=0.001)
+
+
+@pytest.fixture
+def kommo_sim_config() -> KommoSimConfig:
+    """The Kommo simulator's settings (a module may override this fixture)."""
+    return KommoSimConfig(webhook_time_scale=0.001)
+
+
+@pytest.fixture
+def sandbox_options() -> dict[str, Any]:
+    """Extra `make_sandbox` arguments (a module may override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def sims(kommo_sim_config: KommoSimConfig, xero_sim_config: XeroSimConfig) -> Iterator[Simulators]:
+    started = start_simulators(kommo_config=kommo_sim_config, xero_config=xero_sim_config)
     yield started
     started.stop()
 
@@ -211,8 +247,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, sims: Simulators, database_url: str | None) -> Iterator[Sandbox]:
-    box = make_sandbox(tmp_path, sims, database_url=database_url)
+def sandbox(
+    tmp_path: Path, sims: Simulators, database_url: str | None, sandbox_options: dict[str, Any]
+) -> Iterator[Sandbox]:
+    box = make_sandbox(tmp_path, sims, database_url=database_url, **sandbox_options)
     yield box
     if box.service is not None:
         box.service.stop()
