@@ -148,9 +148,49 @@ def start_simulators(
     return Simulators(kommo=kommo, xero=xero)
 
 
-def start_service(settings: Settings, *, port: int) -> ServerHandle:
-    """Run the service (web + engine) in this process, on its own event loop thread."""
+def start_service(
+    settings: Settings, *, port: int, sandbox_urls: dict[str, str] | None = None
+) -> ServerHandle:
+    """Run the service (web + engine) in this process, on its own event loop thread.
+
+    `sandbox_urls` ({"kommo": …, "xero": …}) turns on the dashboard's sandbox panel.
+    """
     from kommo_xero.bootstrap import Service
     from kommo_xero.web.app import create_app
 
-    return start_in_thread(create_app(Service(settings)), port=port)
+    service = Service(settings)
+    service.sandbox_urls = sandbox_urls
+    return start_in_thread(create_app(service), port=port)
+
+
+def settings_toml(settings: Settings) -> str:
+    """The settings as a TOML file for `kommo-xero serve --config` (secrets included)."""
+
+    def value(item: Any) -> str:
+        if isinstance(item, SecretStr):
+            item = item.get_secret_value()
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, int | float):
+            return str(item)
+        if isinstance(item, list | tuple):
+            return "[" + ", ".join(value(i) for i in item) + "]"
+        return '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"connection_name = {value(settings.connection_name)}"]
+    for section in ("service", "kommo", "xero", "mapping"):
+        lines.append(f"\n[{section}]")
+        model = getattr(settings, section)
+        for name in type(model).model_fields:
+            item = getattr(model, name)
+            if item is not None:
+                lines.append(f"{name} = {value(item)}")
+    return "\n".join(lines) + "\n"
+
+
+def run_in_service(handle: ServerHandle, coroutine: Any, timeout: float = 60.0) -> Any:
+    """Run `coroutine` on the event loop of a service started with `start_service`."""
+    import asyncio
+
+    loop = handle.server.servers[0].get_loop()
+    return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
