@@ -105,6 +105,8 @@ class Service:
     started: bool = False
     inbox: Inbox = field(init=False)
     pump: InboxPump | None = None
+    # Set by the demo: base URLs of the simulators, which enables the dashboard's sandbox panel.
+    sandbox_urls: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         url = self.settings.service.resolved_database_url()

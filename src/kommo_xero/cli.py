@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kommo_xero.cli_admin import admin_app
 from kommo_xero.config import ConfigError, Settings, load_settings
+from kommo_xero.observability.logging import configure_logging
 
 app = typer.Typer(
     help="Keep Kommo deals and Xero invoices in step, both ways.",
@@ -24,6 +26,7 @@ app = typer.Typer(
 )
 sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
 app.add_typer(sync_app, name="sync")
+app.add_typer(admin_app, name="admin")
 console = Console()
 
 ConfigOption = typer.Option(
@@ -32,6 +35,10 @@ ConfigOption = typer.Option(
 DatabaseOption = typer.Option(
     None, "--database-url", help="sqlite:///path or postgresql://… (overrides the config)."
 )
+
+
+# The demo's dashboard password (the demo runs on loopback with sandbox data only).
+DEMO_PASSWORD = "kommo-xero-demo"
 
 
 class SimulatorName(StrEnum):
@@ -77,6 +84,7 @@ def serve(
     from kommo_xero.web.app import create_app
 
     settings = _settings(config, database_url, executor_id=executor_id)
+    configure_logging(settings.service.log_format)
     service = Service(settings)
     uvicorn.run(
         create_app(service),
@@ -98,6 +106,7 @@ def worker(
     from kommo_xero.bootstrap import Service
 
     settings = _settings(config, database_url, executor_id=executor_id)
+    configure_logging(settings.service.log_format)
 
     async def run() -> None:
         service = Service(settings)
@@ -178,8 +187,11 @@ def demo(
         start_service,
         start_simulators,
     )
+    from kommo_xero.web.dashboard.passwords import hash_password, store_password_hash
 
     folder = data_dir or Path(tempfile.mkdtemp(prefix="kommo-xero-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    store_password_hash(folder, hash_password(DEMO_PASSWORD))
     console.print(f"[bold]kommo-xero demo[/] — data in {folder}")
     try:
         sims = start_simulators(kommo_port=kommo_port, xero_port=xero_port)
@@ -192,7 +204,11 @@ def demo(
         folder, kommo_url=sims.kommo.base_url, xero_url=sims.xero.base_url, service_port=port
     )
     try:
-        service = start_service(settings, port=port)
+        service = start_service(
+            settings,
+            port=port,
+            sandbox_urls={"kommo": sims.kommo.base_url, "xero": sims.xero.base_url},
+        )
     except (OSError, RuntimeError) as exc:
         sims.stop()
         raise _fail(f"cannot start the service on port {port} ({exc}); pass --port") from None
@@ -200,6 +216,7 @@ def demo(
     console.print(f"  Kommo simulator  {sims.kommo.base_url}  (token kommo-sandbox-token)")
     console.print(f"  Xero simulator   {sims.xero.base_url}  (client xero-sandbox-client)")
     console.print(f"  Service          {service.base_url}")
+    console.print(f"  Dashboard        {service.base_url}/dashboard  (password: {DEMO_PASSWORD})")
     report = DemoScenario(sims, console).run()
     console.print(summary_table(report))
     for expectation in report.expectations:

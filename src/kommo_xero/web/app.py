@@ -8,8 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kommo_xero.bootstrap import Service
+from kommo_xero.observability import metrics_router
+from kommo_xero.web.dashboard import dashboard_router
 from kommo_xero.web.health import health_router
 from kommo_xero.web.kommo_hooks import kommo_router
+from kommo_xero.web.oauth import oauth_router
 from kommo_xero.web.xero_hooks import xero_router
 
 
@@ -30,4 +33,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(kommo_router(service))
     app.include_router(xero_router(service))
     app.include_router(health_router(service))
+    app.include_router(oauth_router(service))
+    app.include_router(metrics_router())
+    app.include_router(dashboard_router(service))
     return app
