@@ -120,11 +120,11 @@ class Box:
             "/invoices",
             json={
                 "contact_name": client,
-                "contact_email": email,
                 "lines": [{"description": "Consulting", "quantity": 1, "unit_amount": amount}],
                 "currency": currency,
                 "status": status,
-            },
+            }
+            | ({"contact_email": email} if email else {}),
         )
         answer.raise_for_status()
         return dict(answer.json())
