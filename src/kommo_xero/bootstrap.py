@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from kommo_xero.config import Settings
+from kommo_xero.connections.status import resume
 from kommo_xero.connections.wiring import (
     ConnectionConfigError,
     stored_kommo_auth,
@@ -17,12 +18,13 @@ from kommo_xero.connections.wiring import (
 from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
-from kommo_xero.transport import RatePacer
+from kommo_xero.transport import AuthFailed, RatePacer
 from kommo_xero.transport.pacer import per_day, per_minute, per_second
 from kommo_xero.workflows import deal_to_invoice, engine, runtime
 from kommo_xero.workflows.inbox_pump import InboxPump, Starter
 from kommo_xero.workflows.runtime import (
     Runtime,
+    SetupError,
     ensure_lead_fields,
     find_trigger,
     resolve_flow_stages,
@@ -124,8 +126,8 @@ class Service:
     async def start(self) -> None:
         """Connect to Kommo and Xero, check the setup, then start the engine (recovering work)."""
         settings = self.settings
-        kommo = build_kommo(settings)
-        xero = build_xero(settings)
+        kommo = build_kommo(settings, self.store)
+        xero = build_xero(settings, self.store)
         try:
             account = await kommo.get_account()
             fields = await ensure_lead_fields(kommo, settings)
@@ -137,6 +139,13 @@ class Service:
             stages = await resolve_flow_stages(kommo, settings, stage.id)
         except httpx.HTTPError as exc:
             raise StartupError(f"cannot reach Kommo at {settings.kommo.base_url}: {exc}") from exc
+        except AuthFailed as exc:
+            raise StartupError(
+                f"Kommo refused our access ({exc.message}); reconnect with "
+                "`kommo-xero connect kommo` (or set a valid long-lived token), then start again."
+            ) from exc
+        except SetupError as exc:
+            raise StartupError(f"{exc}; fix the configuration or run `kommo-xero setup`.") from exc
         rt = Runtime(
             connection_id=settings.connection_name,
             settings=settings,
@@ -162,6 +171,9 @@ class Service:
         self.pump = InboxPump(self.inbox, _STARTERS)
         self.pump.start()
         self.started = True
+        # Work parked while access was revoked resumes once the connection is healthy again
+        # (a reconnect made while the service was down has no one else to resume it).
+        await resume(self.store, settings.connection_name)
 
     async def stop(self) -> None:
         if self.pump is not None:

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kommo_xero.cli_admin import admin_app
+from kommo_xero.cli_connect import connect_app
+from kommo_xero.cli_setup import setup_app
 from kommo_xero.config import ConfigError, Settings, load_settings
 from kommo_xero.observability.logging import configure_logging
 
@@ -27,6 +29,8 @@ app = typer.Typer(
 sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
+app.add_typer(connect_app, name="connect")
+app.registered_commands += setup_app.registered_commands
 console = Console()
 
 ConfigOption = typer.Option(
@@ -347,6 +351,86 @@ def status(
     for item in parked:
         console.print(f"  [bold]#{item['id']}[/] deal {item['subject']}: {item['message']}")
         console.print(f"      fix: {item['fix']}  (then `kommo-xero retry {item['id']}`)")
+
+
+@sync_app.command("invoice")
+def sync_invoice(
+    invoice_id: str = typer.Argument(..., help="The Xero InvoiceID."),
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Run the invoice → deal flow (status sync, or a new deal for a hand-made invoice) now."""
+    settings = _settings(config, database_url, executor_id="cli")
+
+    async def job(service: Any) -> str:
+        import time
+
+        from kommo_xero.workflows import engine, status_sync
+
+        cause = f"manual:{settings.connection_name}:{invoice_id}:{int(time.time())}"
+        workflow_id = await status_sync.start(settings.connection_name, invoice_id, cause)
+        return str(await engine.wait_result(workflow_id))
+
+    console.print(f"invoice {invoice_id}: {_run_with_engine(settings, job)}")
+
+
+@app.command()
+def reconcile(
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Catch up on missed webhooks now (Kommo events, Xero invoices changed since last time)."""
+    settings = _settings(config, database_url, executor_id="cli")
+
+    async def job(service: Any) -> dict[str, Any]:
+        from kommo_xero.workflows import engine
+        from kommo_xero.workflows.reconcile import run_now
+
+        found = await run_now(settings.connection_name)
+        for workflow_id in [*found["deals"], *found["invoices"]]:
+            await engine.wait_result(workflow_id)
+        return found
+
+    found = _run_with_engine(settings, job)
+    console.print(
+        f"deals that entered the trigger stage: {len(found['deals'])}; "
+        f"invoices changed in Xero: {len(found['invoices'])}"
+    )
+    for problem in found["problems"]:
+        console.print(f"[yellow]could not check {problem}[/]")
+
+
+@app.command()
+def backfill(
+    since: str = typer.Option(..., "--since", help="First invoice date to link (YYYY-MM-DD)."),
+    config: Path | None = ConfigOption,
+    database_url: str | None = DatabaseOption,
+) -> None:
+    """Link existing Xero invoices to existing deals (by reference, then client and amount)."""
+    from datetime import date
+
+    try:
+        first_day = date.fromisoformat(since)
+    except ValueError:
+        raise _fail(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
+    settings = _settings(config, database_url, executor_id="cli")
+
+    async def job(service: Any) -> Any:
+        from kommo_xero.workflows.backfill import backfill as run_backfill
+
+        return await run_backfill(service.runtimes[0], first_day)
+
+    report = _run_with_engine(settings, job)
+    table = Table(title=f"Linked {len(report.linked)} invoice(s)")
+    for column in ("invoice", "deal", "matched by"):
+        table.add_column(column)
+    for number, lead_id, how in report.linked:
+        table.add_row(number, str(lead_id), how)
+    console.print(table)
+    if report.already_linked:
+        console.print(f"{report.already_linked} invoice(s) were linked already")
+    for number, why in report.unmatched:
+        console.print(f"[yellow]not linked: {number} ({why})[/]")
 
 
 def main() -> None:
