@@ -16,8 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from kommo_xero.cli_admin import admin_app
-from kommo_xero.cli_connect import connect_app
-from kommo_xero.cli_setup import setup_app
 from kommo_xero.config import ConfigError, Settings, load_settings
 from kommo_xero.observability.logging import configure_logging
 
@@ -29,8 +27,6 @@ app = typer.Typer(
 sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
-app.add_typer(connect_app, name="connect")
-app.registered_commands += setup_app.registered_commands
 console = Console()
 
 ConfigOption = typer.Option(
