@@ -3,7 +3,9 @@
 A sales manager's deals are approved in Kommo; each becomes one Xero invoice attached to its
 deal. One deal is in a currency the Xero organisation has not enabled: it is parked with a
 note saying how to fix it, the currency is enabled, the deal is moved again and completes.
-An already-invoiced deal moved back into the stage gets no second invoice.
+An already-invoiced deal moved back into the stage gets no second invoice. A payment
+recorded in Xero turns its deal to "Paid", and an invoice made by hand in Xero becomes a
+new deal.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kommo_xero.sandbox.stack import Simulators
+from kommo_xero.sandbox.stack import KOMMO_SANDBOX_TOKEN, Simulators, register_xero_webhook
 
 TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
 
@@ -37,6 +40,10 @@ DEALS: tuple[DemoDeal, ...] = (
     DemoDeal("SEO retainer (Q1)", "Globex GmbH", "billing@globex.example", 1200, "EUR", "SEO"),
     DemoDeal("Brand workshop", "Initech plc", "accounts@initech.example", 800, "GBP", "Workshop"),
 )
+HAND_MADE = DemoDeal(
+    "Consulting day", "Umbrella Corp", "finance@umbrella.example", 950, "USD", "Consulting day"
+)
+PAID_STAGE_ID = 63459815  # "Paid" in the sandbox pipeline (the sandbox's paid_stage)
 PARKED_DEAL = DemoDeal(
     "Mobile app audit", "Kiwi Tours Ltd", "ops@kiwitours.example", 2300, "NZD", "App audit"
 )
@@ -137,9 +144,78 @@ class DemoScenario:
 
     # -- the story ----------------------------------------------------------------------
 
+    def subscribe_xero(self) -> None:
+        """Point the Xero simulator's webhook at the service (found from Kommo's subscription)."""
+        headers = {"Authorization": f"Bearer {KOMMO_SANDBOX_TOKEN}"}
+        hooks = httpx.get(f"{self.sims.kommo.base_url}/api/v4/webhooks", headers=headers)
+        hooks.raise_for_status()
+        for hook in hooks.json().get("_embedded", {}).get("webhooks", []):
+            service_url, found, _ = str(hook.get("destination", "")).partition("/webhooks/kommo/")
+            if found:
+                register_xero_webhook(self.sims.xero.base_url, service_url)
+                return
+
+    def xero_side(self, report: DemoReport, paid_id: int) -> None:
+        say = self.console.print
+        say("[bold]6.[/] The client of the first deal pays in full; the accountant records it.")
+        invoice = self.invoices_for(paid_id)[0]
+        self.sims.xero_sim.post(f"/invoices/{invoice.invoice_id}/pay").raise_for_status()
+        paid = self.wait_all(
+            "Deal shows the payment",
+            [paid_id],
+            lambda i: (
+                self.deal(i)["fields"].get("Xero invoice status") == "Paid"
+                and self.has_note(i, "Paid in full")
+            ),
+        )
+        report.expect("Paid invoice: the deal shows Paid with a note", paid_id in paid)
+        report.expect(
+            "Paid invoice: the deal moved to the Paid stage",
+            self.deal(paid_id)["lead"]["status_id"] == PAID_STAGE_ID,
+        )
+        say("[bold]7.[/] The accountant makes a sales invoice by hand for a walk-in client.")
+        made = self.sims.xero_sim.post(
+            "/invoices",
+            json={
+                "contact_name": HAND_MADE.client,
+                "contact_email": HAND_MADE.email,
+                "lines": [
+                    {
+                        "description": HAND_MADE.description,
+                        "quantity": 1,
+                        "unit_amount": HAND_MADE.price,
+                    }
+                ],
+                "currency": HAND_MADE.currency,
+                "status": "AUTHORISED",
+            },
+        )
+        made.raise_for_status()
+        number = made.json()["InvoiceNumber"]
+        found = self.wait_all("A deal appears in Kommo", [0], lambda _: self.deal_named(number))
+        lead_id = self.deal_named(number)
+        report.expect("Hand-made invoice: exactly one new deal", 0 in found and lead_id is not None)
+        if lead_id is not None:
+            report.rows.append(
+                {
+                    "deal": f"{number} {HAND_MADE.client} (#{lead_id})",
+                    "client": HAND_MADE.client,
+                    "amount": f"{HAND_MADE.price:,.2f} {HAND_MADE.currency}",
+                    "invoice": number,
+                    "status": self.deal(lead_id)["fields"].get("Xero invoice status") or "—",
+                    "invoices in Xero": "1 (made by hand)",
+                }
+            )
+
+    def deal_named(self, number: str) -> int | None:
+        state = self.sims.kommo.app.state.sim
+        found = [lead.id for lead in list(state.leads.values()) if lead.name.startswith(number)]
+        return found[0] if len(found) == 1 else None
+
     def run(self) -> DemoReport:
         report = DemoReport()
         say = self.console.print
+        self.subscribe_xero()
         say("[bold]1.[/] A sales manager has four deals in negotiation in Kommo.")
         leads = {self.create_deal(d): d for d in DEALS}
         parked_id = self.create_deal(PARKED_DEAL)
@@ -183,6 +259,7 @@ class DemoScenario:
         report.expect(
             "Re-entered deal: still exactly one invoice", len(self.invoices_for(first)) == 1
         )
+        self.xero_side(report, first)
         for lead_id, deal in leads.items():
             fields = self.deal(lead_id)["fields"]
             report.rows.append(
