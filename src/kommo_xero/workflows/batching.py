@@ -4,6 +4,10 @@ When fifty deals are approved at once, fifty workflow steps call `submit` within
 milliseconds. The batcher waits `window` seconds (or until `max_size` items), hands the
 whole group to `flush`, and gives each caller its own result or its own exception. This is
 how the number of API calls grows far slower than the number of deals.
+
+While a flush for a key is still running (typically waiting for the rate limiter), new items
+are held rather than flushed in small groups of their own: under load, batches grow to
+`max_size` by themselves; when idle, a lone item waits only `window`.
 """
 
 from __future__ import annotations
@@ -30,11 +34,20 @@ class _Pending(Generic[T, R]):
 class Batcher(Generic[T, R]):
     """Groups `submit` calls per key (e.g. per Xero tenant) into calls of `flush`."""
 
-    def __init__(self, flush: Flush[T, R], *, window: float = 0.15, max_size: int = 50) -> None:
+    def __init__(
+        self,
+        flush: Flush[T, R],
+        *,
+        window: float = 0.15,
+        max_size: int = 50,
+        max_in_flight: int = 1,
+    ) -> None:
         self._flush = flush
         self._window = window
         self._max = max_size
+        self._max_in_flight = max_in_flight
         self._pending: dict[Hashable, _Pending[T, R]] = {}
+        self._in_flight: dict[Hashable, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.flushes = 0  # how many calls of `flush` were made (benchmarks read it)
 
@@ -51,14 +64,29 @@ class Batcher(Generic[T, R]):
         return await future
 
     def _start(self, key: Hashable) -> None:
-        pending = self._pending.pop(key, None)
+        pending = self._pending.get(key)
         if pending is None:
             return
         if pending.timer is not None:
             pending.timer.cancel()
-        task = asyncio.get_running_loop().create_task(self._run(pending))
+            pending.timer = None
+        if self._in_flight.get(key, 0) >= self._max_in_flight:
+            return  # resumed by _finished when the running flush ends
+        taken = _Pending[T, R](pending.items[: self._max], pending.futures[: self._max])
+        del pending.items[: self._max]
+        del pending.futures[: self._max]
+        if not pending.items:
+            del self._pending[key]
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        task = asyncio.get_running_loop().create_task(self._run(taken))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._finished(key))
+
+    def _finished(self, key: Hashable) -> None:
+        self._in_flight[key] -= 1
+        if key in self._pending:
+            self._start(key)
 
     async def _run(self, pending: _Pending[T, R]) -> None:
         self.flushes += 1
