@@ -21,6 +21,9 @@ APPLICATION_VERSION = "kommo-xero-1"
 DEALS_QUEUE = "deals"
 DOCUMENTS_QUEUE = "documents"
 INVOICES_QUEUE = "invoices"
+# The executor id of one-shot commands (`kommo-xero retry`, `sync deal`): they exit as soon
+# as the flow they wait for is done, and never come back to recover what they left running.
+ONE_SHOT_EXECUTOR = "cli"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,26 @@ async def launch(settings: EngineSettings) -> None:
         on_conflict="always_update",
     )
     await _apply_reconcile_schedules()
+    if settings.executor_id != ONE_SHOT_EXECUTOR:
+        await _adopt_one_shot_leftovers()
+
+
+async def _adopt_one_shot_leftovers() -> None:
+    """Put documents work a one-shot command had started back on its queue, for us to finish.
+
+    Without this, a deal retried from the command line got its invoice but never its PDF:
+    the command's engine dequeued the follow-up and stopped mid-way, under an executor id
+    no long-running process recovers.
+    """
+    stranded: Any = await DBOS.list_workflows_async(
+        status="PENDING",
+        executor_id=ONE_SHOT_EXECUTOR,
+        queue_name=DOCUMENTS_QUEUE,
+        load_input=False,
+        load_output=False,
+    )
+    for workflow in stranded:
+        await DBOS.resume_workflow_async(workflow.workflow_id, queue_name=DOCUMENTS_QUEUE)
 
 
 async def _apply_reconcile_schedules() -> None:
