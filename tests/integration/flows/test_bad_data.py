@@ -1,4 +1,4 @@
-"""Deals that cannot be invoiced: a note saying what to fix, a parked item, recovery after the fix."""
+"""Deals that cannot be invoiced: a note on what to fix, a parked item, recovery after it."""
 
 from __future__ import annotations
 
