@@ -42,7 +42,14 @@ def _parked_with_note(sandbox: Sandbox, lead_id: int, code: str, words: str) -> 
 
 
 def _move_again(sandbox: Sandbox, lead_id: int) -> None:
+    """Move the deal out of the stage and back, as a person would, seconds later.
+
+    Kommo stamps changes in whole seconds, and a re-entry stamped like the first entry is
+    indistinguishable from a repeated delivery of it; the account clock moves on instead.
+    """
+    sandbox.sims.kommo_sim.post("/clock/advance", json={"seconds": 2}).raise_for_status()
     sandbox.move(lead_id, "New deal")
+    sandbox.sims.kommo_sim.post("/clock/advance", json={"seconds": 2}).raise_for_status()
     sandbox.approve(lead_id)
 
 
