@@ -46,7 +46,9 @@ def pacer_url(settings: Settings) -> str:
     return db
 
 
-def build_kommo(settings: Settings, store: Store | None = None) -> KommoClient:
+def build_kommo(
+    settings: Settings, store: Store | None = None, pacers: list[RatePacer] | None = None
+) -> KommoClient:
     try:
         # The long-lived token from settings, else the connection `connect kommo` stored.
         auth = stored_kommo_auth(settings, store)
@@ -55,6 +57,8 @@ def build_kommo(settings: Settings, store: Store | None = None) -> KommoClient:
     pacer = RatePacer.from_url(
         [per_second(settings.kommo.requests_per_second)], pacer_url(settings)
     )
+    if pacers is not None:
+        pacers.append(pacer)
     return KommoClient(
         settings.kommo.base_url,
         auth,
@@ -63,7 +67,9 @@ def build_kommo(settings: Settings, store: Store | None = None) -> KommoClient:
     )
 
 
-def build_xero(settings: Settings, store: Store | None = None) -> XeroClient:
+def build_xero(
+    settings: Settings, store: Store | None = None, pacers: list[RatePacer] | None = None
+) -> XeroClient:
     x = settings.xero
     if not x.client_id or x.client_secret is None:
         raise StartupError(
@@ -86,6 +92,8 @@ def build_xero(settings: Settings, store: Store | None = None) -> XeroClient:
     pacer = RatePacer.from_url(
         [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], pacer_url(settings)
     )
+    if pacers is not None:
+        pacers.append(pacer)
     return XeroClient(x.base_url, auth, tenant_id=tenant_id, pacer=pacer)
 
 
@@ -109,6 +117,7 @@ class Service:
     pump: InboxPump | None = None
     # Set by the demo: base URLs of the simulators, which enables the dashboard's sandbox panel.
     sandbox_urls: dict[str, str] | None = None
+    pacers: list[RatePacer] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         url = self.settings.service.resolved_database_url()
@@ -126,8 +135,8 @@ class Service:
     async def start(self) -> None:
         """Connect to Kommo and Xero, check the setup, then start the engine (recovering work)."""
         settings = self.settings
-        kommo = build_kommo(settings, self.store)
-        xero = build_xero(settings, self.store)
+        kommo = build_kommo(settings, self.store, self.pacers)
+        xero = build_xero(settings, self.store, self.pacers)
         try:
             account = await kommo.get_account()
             fields = await ensure_lead_fields(kommo, settings)
@@ -185,6 +194,9 @@ class Service:
         for rt in self.runtimes:
             await rt.kommo.close()
             await rt.xero.close()
+        for pacer in self.pacers:
+            pacer.close()
+        self.pacers.clear()
         runtime.unregister_all()
 
     def runtime_for_kommo_secret(self, secret: str) -> Runtime | None:

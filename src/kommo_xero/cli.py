@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kommo_xero.cli_admin import admin_app
+from kommo_xero.cli_connect import connect_app
+from kommo_xero.cli_setup import setup_app
 from kommo_xero.config import ConfigError, Settings, load_settings
 from kommo_xero.observability.logging import configure_logging
 
@@ -27,6 +29,8 @@ app = typer.Typer(
 sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
+app.add_typer(connect_app, name="connect")
+app.registered_commands += setup_app.registered_commands
 console = Console()
 
 ConfigOption = typer.Option(
@@ -302,7 +306,7 @@ def retry(
         from kommo_xero.workflows import engine
         from kommo_xero.workflows.retry import retry_parked
 
-        started = await retry_parked(settings.connection_name, list(item_ids) or None)
+        started = await retry_parked(settings.connection_name, list(item_ids or []) or None)
         return [(wid, await engine.wait_result(wid)) for wid in started]
 
     results = _run_with_engine(settings, job)

@@ -50,8 +50,10 @@ def sqlite_buckets(path: str) -> BucketMaker:
     return make
 
 
-def postgres_buckets(conninfo: str) -> BucketMaker:
-    """Buckets in PostgreSQL so every machine of a scaled-out deployment shares one budget."""
+def postgres_buckets(conninfo: str) -> tuple[BucketMaker, Callable[[], None]]:
+    """Buckets in PostgreSQL so every machine of a scaled-out deployment shares one budget.
+
+    Returns the bucket maker and a function that closes its connection pool."""
     from psycopg_pool import ConnectionPool
     from pyrate_limiter import PostgresBucket
 
@@ -60,17 +62,23 @@ def postgres_buckets(conninfo: str) -> BucketMaker:
     def make(key: str, rates: list[Rate]) -> AbstractBucket:
         return PostgresBucket(pool, _table_name(key), rates)
 
-    return make
+    return make, pool.close
 
 
 class RatePacer:
     """Paces calls per key with the given rates (e.g. 6/s, or 55/min and 4,800/day)."""
 
-    def __init__(self, rates: Sequence[Rate], buckets: BucketMaker = memory_buckets) -> None:
+    def __init__(
+        self,
+        rates: Sequence[Rate],
+        buckets: BucketMaker = memory_buckets,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
         self._rates = list(rates)
         self._make = buckets
         self._limiters: dict[str, Limiter] = {}
         self._lock = threading.Lock()
+        self._on_close = on_close
 
     @classmethod
     def from_url(cls, rates: Sequence[Rate], url: str | None) -> RatePacer:
@@ -79,9 +87,10 @@ class RatePacer:
             return cls(rates)
         if url.startswith("sqlite:///"):
             return cls(rates, sqlite_buckets(url.removeprefix("sqlite:///")))
-        if url.startswith(("postgresql://", "postgres://")):
+        if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-            return cls(rates, postgres_buckets(conninfo))
+            make, close = postgres_buckets(conninfo)
+            return cls(rates, make, close)
         raise ValueError(
             f"unsupported pacer URL {url!r}: use memory:, sqlite:///… or postgresql://…"
         )
@@ -96,6 +105,17 @@ class RatePacer:
 
     async def acquire(self, key: str) -> None:
         await self._limiter(key).try_acquire_async(key, blocking=True)
+
+    def close(self) -> None:
+        """Stop the buckets' background work and release their database connections."""
+        with self._lock:
+            limiters = list(self._limiters.values())
+            self._limiters.clear()
+        for limiter in limiters:
+            limiter.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
 
 
 def per_second(n: int) -> Rate:

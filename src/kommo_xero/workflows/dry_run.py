@@ -20,7 +20,8 @@ from kommo_xero.xero.writes import request_element, where_equals
 async def dry_run_deal(settings: Settings, lead_id: int, store: Any) -> dict[str, Any]:
     from kommo_xero.bootstrap import build_kommo, build_xero
 
-    kommo, xero = build_kommo(settings), build_xero(settings)
+    pacers: list[Any] = []
+    kommo, xero = build_kommo(settings, store, pacers), build_xero(settings, store, pacers)
     try:
         account = await kommo.get_account()
         stage = find_trigger(
@@ -82,3 +83,5 @@ async def dry_run_deal(settings: Settings, lead_id: int, store: Any) -> dict[str
     finally:
         await kommo.close()
         await xero.close()
+        for pacer in pacers:
+            pacer.close()
