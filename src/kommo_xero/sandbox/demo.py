@@ -192,7 +192,9 @@ class DemoScenario:
         )
         made.raise_for_status()
         number = made.json()["InvoiceNumber"]
-        found = self.wait_all("A deal appears in Kommo", [0], lambda _: self.deal_named(number))
+        found = self.wait_all(
+            "A deal appears in Kommo", [0], lambda _: self.deal_named(number) is not None
+        )
         lead_id = self.deal_named(number)
         report.expect("Hand-made invoice: exactly one new deal", 0 in found and lead_id is not None)
         if lead_id is not None:
