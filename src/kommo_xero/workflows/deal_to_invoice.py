@@ -17,6 +17,7 @@ from dbos import DBOS
 from kommo_xero.domain.mapping import plan_invoice
 from kommo_xero.domain.refusals import explain_refusal
 from kommo_xero.domain.status import CLOSED_STATUSES
+from kommo_xero.observability import observe_trigger_to_result, record_flow
 from kommo_xero.workflows import engine
 from kommo_xero.workflows.codec import (
     party_from_json,
@@ -126,6 +127,11 @@ async def write_back_step(
     await write_fields(rt, lead_id, invoice_fields(rt, invoice, None))
     await add_note_once(rt, f"{cause}:note:created", lead_id, _created_note(invoice))
     rt.store.resolve_parked(connection_id, FLOW, str(lead_id))
+    link = rt.store.link(link_id)
+    if link is not None:
+        created = link["created_at"]
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        observe_trigger_to_result(FLOW, (datetime.now(UTC) - created).total_seconds())
     rt.store.add_history(
         connection_id,
         "deal_updated",
@@ -210,6 +216,12 @@ def problems_for(outcome: Outcome) -> list[dict[str, str]]:
 
 @DBOS.workflow(name="deal_to_invoice")
 async def deal_to_invoice(connection_id: str, lead_id: int, cause: str) -> str:
+    outcome = await _deal_to_invoice(connection_id, lead_id, cause)
+    record_flow(FLOW, outcome)
+    return outcome
+
+
+async def _deal_to_invoice(connection_id: str, lead_id: int, cause: str) -> str:
     claim = await claim_step(connection_id, lead_id, cause)
     link_id = int(claim["link_id"])
     if not claim["mine"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dbos import DBOS
 
 from kommo_xero.kommo._payloads import FieldValue
+from kommo_xero.observability import record_flow
 from kommo_xero.workflows.kommo_writes import attach_file_once, write_fields
 from kommo_xero.workflows.outcomes import Stop, guarded, run
 from kommo_xero.workflows.runtime import get
@@ -80,6 +81,8 @@ async def attach_documents(
             invoice_id=invoice_id,
             detail=stop.outcome,
         )
+        record_flow(DOCUMENTS_FLOW, "parked")
         return "parked"
     rt.store.resolve_parked(connection_id, DOCUMENTS_FLOW, str(lead_id))
+    record_flow(DOCUMENTS_FLOW, "attached")
     return "attached"
