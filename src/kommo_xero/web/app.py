@@ -9,14 +9,14 @@ from fastapi import FastAPI
 
 from kommo_xero.bootstrap import Service
 from kommo_xero.observability import metrics_router
-from kommo_xero.web.dashboard import dashboard_router
+from kommo_xero.web.dashboard import DashboardConfig, dashboard_router
 from kommo_xero.web.health import health_router
 from kommo_xero.web.kommo_hooks import kommo_router
 from kommo_xero.web.oauth import oauth_router
 from kommo_xero.web.xero_hooks import xero_router
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Service, dashboard: DashboardConfig | None = None) -> FastAPI:
     """The service's web app; starting it starts the engine and the connections."""
 
     @asynccontextmanager
@@ -35,5 +35,5 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(health_router(service))
     app.include_router(oauth_router(service))
     app.include_router(metrics_router())
-    app.include_router(dashboard_router(service))
+    app.include_router(dashboard_router(service, dashboard))
     return app

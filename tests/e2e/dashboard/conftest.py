@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.integration.flows.conftest import Sandbox
 
 from kommo_xero.bootstrap import Service
-from kommo_xero.observability import metrics_router
 from kommo_xero.sandbox.kommo import KommoSimConfig
 from kommo_xero.sandbox.server import free_port, start_in_thread
 from kommo_xero.sandbox.stack import (
@@ -23,7 +22,7 @@ from kommo_xero.sandbox.stack import (
 )
 from kommo_xero.sandbox.xero import XeroSimConfig
 from kommo_xero.web.app import create_app
-from kommo_xero.web.dashboard import DashboardConfig, dashboard_router
+from kommo_xero.web.dashboard import DashboardConfig
 from kommo_xero.web.dashboard.passwords import hash_password
 
 PASSWORD = "sandbox admin password"
@@ -71,11 +70,9 @@ def demo(tmp_path: Path, sims: Simulators) -> Iterator[Sandbox]:
         tmp_path, kommo_url=sims.kommo.base_url, xero_url=sims.xero.base_url, service_port=port
     )
     service = Service(settings)
-    service.sandbox_urls = {"kommo": sims.kommo.base_url, "xero": sims.xero.base_url}  # type: ignore[attr-defined]
-    app = create_app(service)
+    service.sandbox_urls = {"kommo": sims.kommo.base_url, "xero": sims.xero.base_url}
     config = DashboardConfig(password_hash=hash_password(PASSWORD), poll_interval_ms=300)
-    app.include_router(dashboard_router(service, config))
-    app.include_router(metrics_router())
+    app = create_app(service, config)
     handle = start_in_thread(app, port=port)
     subscribe(sims, handle.base_url)
     yield Sandbox(sims, settings, handle, tmp_path)
