@@ -20,7 +20,7 @@ from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import AuthFailed, RatePacer
 from kommo_xero.transport.pacer import per_day, per_minute, per_second
-from kommo_xero.workflows import deal_to_invoice, engine, runtime
+from kommo_xero.workflows import deal_to_invoice, engine, runtime, status_sync
 from kommo_xero.workflows.inbox_pump import InboxPump, Starter
 from kommo_xero.workflows.runtime import (
     Runtime,
@@ -101,8 +101,15 @@ async def _start_deal(trigger: Trigger) -> str:
     return await deal_to_invoice.start(trigger.connection_id, int(trigger.subject), trigger.cause)
 
 
+async def _start_invoice_change(trigger: Trigger) -> str:
+    return await status_sync.start(trigger.connection_id, trigger.subject, trigger.cause)
+
+
 # inbox flow name → how to start it
-_STARTERS: dict[str, Starter] = {deal_to_invoice.FLOW: _start_deal}
+_STARTERS: dict[str, Starter] = {
+    deal_to_invoice.FLOW: _start_deal,
+    status_sync.FLOW: _start_invoice_change,
+}
 
 
 @dataclass

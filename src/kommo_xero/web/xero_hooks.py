@@ -8,12 +8,12 @@ reflects (the integration's own new invoice, a repeat) starts nothing.
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 
 from kommo_xero.bootstrap import Service
 from kommo_xero.domain.invoice_events import as_utc
+from kommo_xero.observability import record_webhook
+from kommo_xero.store.inbox import Trigger
 from kommo_xero.workflows import status_sync
 from kommo_xero.workflows.runtime import Runtime
 from kommo_xero.workflows.xero_tenant import event_time, tenant_id
@@ -67,12 +67,14 @@ def xero_router(service: Service) -> APIRouter:
         body = await request.body()
         signed = _signed_for(service, body, request.headers.get(SIGNATURE_HEADER))
         if not signed:
+            record_webhook("xero", "bad_signature")
             return Response(status_code=401)
         try:
             hook = parse_webhook(body)
         except MalformedWebhook:
+            record_webhook("xero", "malformed")
             return Response(status_code=400)
-        starts = []
+        triggers = []
         for event in hook.events:
             if event.category not in HANDLED_CATEGORIES:
                 continue
@@ -84,9 +86,13 @@ def xero_router(service: Service) -> APIRouter:
                 cause = status_sync.event_cause(
                     event.tenant_id, event.category, event.resource_id, event_time(event.event_date)
                 )
-                starts.append(status_sync.start(rt.connection_id, event.resource_id, cause))
-        if starts:
-            await asyncio.gather(*starts)
+                triggers.append(
+                    Trigger(rt.connection_id, status_sync.FLOW, cause, event.resource_id)
+                )
+        if triggers:
+            service.accept(triggers)
+        outcome = "intent_to_receive" if hook.is_intent_to_receive else "accepted"
+        record_webhook("xero", outcome if triggers or hook.is_intent_to_receive else "ignored")
         return Response(status_code=200)
 
     return router

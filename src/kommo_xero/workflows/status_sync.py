@@ -213,6 +213,9 @@ async def invoice_changed(connection_id: str, invoice_id: str, cause: str) -> st
     return await ROUTES[seen["kind"]](connection_id, seen, cause)
 
 
+FLOW = "invoice_changed"
+
+
 def event_cause(tenant_id: str, category: str, resource_id: str, event_date: str) -> str:
     """The deterministic workflow id of one Xero event: repeats attach to the first run."""
     return f"xero:{tenant_id}:{category}:{resource_id.lower()}:{event_date}"

@@ -72,6 +72,10 @@ def test_signed_event_starts_one_flow_and_repeats_start_nothing(box: Box) -> Non
     workflow_id = (
         f"xero:{TENANT}:INVOICE:7d3f6a52-0c1e-4b8a-9f27-5e6d4c3b2a10:2026-07-25T04:59:59.000"
     )
+    # The receiver records the trigger; the inbox pump starts the workflow moments later.
+    deadline = time.monotonic() + 10
+    while status_of(workflow_id) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert status_of(workflow_id) is not None
     assert deliver(box, body, signature).status_code == 200
     assert asyncio.run(engine.wait_result(workflow_id)) == "gone"
