@@ -187,6 +187,7 @@ def demo(
     from kommo_xero.sandbox.demo import DemoScenario, summary_table
     from kommo_xero.sandbox.stack import (
         register_kommo_webhook,
+        register_xero_webhook,
         sandbox_settings,
         start_service,
         start_simulators,
@@ -217,6 +218,7 @@ def demo(
         sims.stop()
         raise _fail(f"cannot start the service on port {port} ({exc}); pass --port") from None
     register_kommo_webhook(sims.kommo.base_url, service.base_url)
+    register_xero_webhook(sims.xero.base_url, service.base_url)
     console.print(f"  Kommo simulator  {sims.kommo.base_url}  (token kommo-sandbox-token)")
     console.print(f"  Xero simulator   {sims.xero.base_url}  (client xero-sandbox-client)")
     console.print(f"  Service          {service.base_url}")

@@ -15,12 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kommo_xero.sandbox.stack import KOMMO_SANDBOX_TOKEN, Simulators, register_xero_webhook
+from kommo_xero.sandbox.stack import Simulators
 
 TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
 
@@ -144,17 +143,6 @@ class DemoScenario:
 
     # -- the story ----------------------------------------------------------------------
 
-    def subscribe_xero(self) -> None:
-        """Point the Xero simulator's webhook at the service (found from Kommo's subscription)."""
-        headers = {"Authorization": f"Bearer {KOMMO_SANDBOX_TOKEN}"}
-        hooks = httpx.get(f"{self.sims.kommo.base_url}/api/v4/webhooks", headers=headers)
-        hooks.raise_for_status()
-        for hook in hooks.json().get("_embedded", {}).get("webhooks", []):
-            service_url, found, _ = str(hook.get("destination", "")).partition("/webhooks/kommo/")
-            if found:
-                register_xero_webhook(self.sims.xero.base_url, service_url)
-                return
-
     def xero_side(self, report: DemoReport, paid_id: int) -> None:
         say = self.console.print
         say("[bold]6.[/] The client of the first deal pays in full; the accountant records it.")
@@ -217,7 +205,6 @@ class DemoScenario:
     def run(self) -> DemoReport:
         report = DemoReport()
         say = self.console.print
-        self.subscribe_xero()
         say("[bold]1.[/] A sales manager has four deals in negotiation in Kommo.")
         leads = {self.create_deal(d): d for d in DEALS}
         parked_id = self.create_deal(PARKED_DEAL)
