@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -107,21 +107,3 @@ class Problem:
 
     def as_text(self) -> str:
         return f"{self.message} To fix: {self.fix}"
-
-
-@dataclass(frozen=True)
-class InvoiceState:
-    """An invoice's state as last read from Xero."""
-
-    invoice_id: str
-    number: str | None
-    status: str
-    currency: str
-    total: Decimal
-    amount_due: Decimal
-    amount_paid: Decimal
-    updated_at: datetime
-    contact_name: str | None = None
-    fully_paid_on: date | None = None
-    online_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
