@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 CONFIG_ENV = "KOMMO_XERO_CONFIG"
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"
 
 
 class ConfigError(Exception):
@@ -64,8 +65,22 @@ class KommoSettings(BaseModel):
     token: SecretStr | None = None  # long-lived token; OAuth tokens live in the token store
     client_id: str | None = None
     client_secret: SecretStr | None = None
-    # Unguessable path segment of the webhook URL: /webhooks/kommo/{webhook_secret}
-    webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
+    # Unguessable path segment of the webhook URL: /webhooks/kommo/{webhook_secret}. The
+    # default is the sandbox's, public by design, and refused for a real Kommo account.
+    webhook_secret: SecretStr = SecretStr(SANDBOX_WEBHOOK_SECRET)
+
+    @model_validator(mode="after")
+    def _real_accounts_need_their_own_secret(self) -> KommoSettings:
+        local = self.base_url.startswith(("http://127.0.0.1", "http://localhost"))
+        secret = self.webhook_secret.get_secret_value()
+        if not local and (secret == SANDBOX_WEBHOOK_SECRET or len(secret) < 16):
+            raise ValueError(
+                "webhook_secret must be your own random value of 16+ characters for a real "
+                "Kommo account (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                "; set KOMMO_XERO_KOMMO__WEBHOOK_SECRET"
+            )
+        return self
+
     account_id: int | None = None  # filled from the API when missing
     requests_per_second: int = 6
 
@@ -123,6 +138,17 @@ class MappingSettings(BaseModel):
         return value
 
 
+class ConnectionSettings(BaseModel):
+    """One Kommo account ↔ Xero organisation pair of a deployment with several."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")
+    kommo: KommoSettings = KommoSettings()
+    xero: XeroSettings = XeroSettings()
+    mapping: MappingSettings = MappingSettings()
+
+
 class Settings(BaseSettings):
     """Everything the service needs; see docs/configuration.md and kommo-xero.example.toml."""
 
@@ -135,6 +161,47 @@ class Settings(BaseSettings):
     kommo: KommoSettings = KommoSettings()
     xero: XeroSettings = XeroSettings()
     mapping: MappingSettings = MappingSettings()
+    # Several connections in one deployment ([[connections]] tables). When empty, the
+    # top-level connection_name/kommo/xero/mapping are the one connection.
+    connections: list[ConnectionSettings] = []
+
+    @field_validator("connections")
+    @classmethod
+    def _names_unique(cls, value: list[ConnectionSettings]) -> list[ConnectionSettings]:
+        names = [c.name for c in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"connection names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+    def connection_settings(self) -> list[Settings]:
+        """One Settings per connection, each shaped like a single-connection deployment
+        (its own connection_name, kommo, xero, mapping; the shared service section)."""
+        if not self.connections:
+            return [self]
+        return [
+            self.model_copy(
+                update={
+                    "connection_name": c.name,
+                    "kommo": c.kommo,
+                    "xero": c.xero,
+                    "mapping": c.mapping,
+                    "connections": [],
+                }
+            )
+            for c in self.connections
+        ]
+
+    def for_connection(self, name: str | None) -> Settings:
+        """The settings of connection `name` (None: the only or first one)."""
+        each = self.connection_settings()
+        if name is None:
+            return each[0]
+        for one in each:
+            if one.connection_name == name:
+                return one
+        known = ", ".join(s.connection_name for s in each)
+        raise ConfigError(f"no connection named {name!r} (configured: {known})")
 
     @classmethod
     def settings_customise_sources(

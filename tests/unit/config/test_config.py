@@ -11,8 +11,9 @@ from kommo_xero.config import ConfigError, load_settings
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_example_file_is_valid() -> None:
-    """The example config shipped in the repository loads without errors."""
+def test_example_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example config loads once the secrets it points to the environment for are set."""
+    monkeypatch.setenv("KOMMO_XERO_KOMMO__WEBHOOK_SECRET", "x" * 32)
     settings = load_settings(ROOT / "kommo-xero.example.toml")
     assert "Payment Approved" == settings.mapping.trigger_stage
     assert "https://yourcompany.kommo.com" == settings.kommo.base_url
@@ -57,3 +58,11 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     """Pointing at a file that does not exist says so."""
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_real_account_needs_its_own_webhook_secret(tmp_path: Path) -> None:
+    """The public sandbox secret is refused for a real Kommo account, naming the key."""
+    path = tmp_path / "k.toml"
+    path.write_text('[kommo]\nbase_url = "https://acme.kommo.com"\n')
+    with pytest.raises(ConfigError, match="kommo"):
+        load_settings(path)
