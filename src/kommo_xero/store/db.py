@@ -18,13 +18,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
-    """An engine tuned for our access pattern: short transactions from many tasks."""
-    url = normalise_url(url)
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite file, so a first start in a fresh place just works."""
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for our access pattern: short transactions from many tasks."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        ensure_sqlite_folder(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -44,6 +50,7 @@ def migrate(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    ensure_sqlite_folder(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url))
