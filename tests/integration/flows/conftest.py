@@ -12,18 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.spec_middleware import SpecCheckedApp
 
 from kommo_xero.config import Settings
 from kommo_xero.sandbox.kommo import KommoSimConfig
-from kommo_xero.sandbox.server import ServerHandle, free_port
+from kommo_xero.sandbox.kommo import create_app as create_kommo_app
+from kommo_xero.sandbox.server import ServerHandle, free_port, start_in_thread
 from kommo_xero.sandbox.stack import (
     Simulators,
     register_kommo_webhook,
     sandbox_settings,
     start_service,
-    start_simulators,
 )
 from kommo_xero.sandbox.xero import XeroSimConfig
+from kommo_xero.sandbox.xero import create_app as create_xero_app
 from kommo_xero.store import Store
 
 TENANT = "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f"
@@ -231,9 +233,15 @@ def sandbox_options() -> dict[str, Any]:
 
 @pytest.fixture
 def sims(kommo_sim_config: KommoSimConfig, xero_sim_config: XeroSimConfig) -> Iterator[Simulators]:
-    started = start_simulators(kommo_config=kommo_sim_config, xero_config=xero_sim_config)
+    """Both simulators; each Xero exchange of the test is checked against the spec at the end."""
+    checked = SpecCheckedApp(create_xero_app(xero_sim_config), TENANT)
+    started = Simulators(
+        kommo=start_in_thread(create_kommo_app(kommo_sim_config)),
+        xero=start_in_thread(checked),
+    )
     yield started
     started.stop()
+    checked.assert_all_valid()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
