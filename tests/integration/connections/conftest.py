@@ -25,6 +25,7 @@ class Env:
     sims: Simulators
     data_dir: Path
     port: int
+    database_url: str | None = None  # None: the SQLite files in data_dir
 
     def write_config(
         self,
@@ -42,6 +43,7 @@ class Env:
             f'public_url = "http://127.0.0.1:{self.port}"',
             f"port = {self.port}",
             f'data_dir = "{self.data_dir.as_posix()}"',
+            *([f'database_url = "{self.database_url}"'] if self.database_url else []),
             "[kommo]",
             f'base_url = "{self.sims.kommo.base_url}"',
             'client_id = "kommo-sandbox-client"',

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 from tests.integration.connections.conftest import Env, consent_xero, start_env
+from tests.integration.flows.conftest import postgres_database
 
 from kommo_xero.connections.records import XERO
 from kommo_xero.connections.wiring import open_credentials, xero_token_source
@@ -24,12 +25,21 @@ WORKER = Path(__file__).with_name("rotation_worker.py")
 ROOT = Path(__file__).parents[3]
 
 
-@pytest.fixture
-def short_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    """Access tokens live 63 s, so with the 60 s refresh margin they are due after 3 s."""
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def short_env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Env]:
+    """Access tokens live 63 s, so with the 60 s refresh margin they are due after 3 s.
+
+    Runs on the SQLite file (one machine) and on PostgreSQL (row locks across machines)."""
     monkeypatch.delenv("KOMMO_XERO_SECRET_KEY", raising=False)
     started = start_env(tmp_path, access_token_ttl=63, enforce_limits=False)
-    yield started
+    if request.param == "sqlite":
+        yield started
+    else:
+        with postgres_database() as url:
+            started.database_url = url
+            yield started
     started.sims.stop()
 
 
