@@ -28,6 +28,9 @@ class ConfigError(Exception):
 
 
 class ServiceSettings(BaseModel):
+    # A misspelt key is an error naming it, not a setting silently left at its default.
+    model_config = {"extra": "forbid"}
+
     public_url: str = "http://127.0.0.1:8100"
     host: str = "127.0.0.1"
     port: int = 8100
@@ -61,6 +64,8 @@ class ServiceSettings(BaseModel):
 
 
 class KommoSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
     base_url: str = "http://127.0.0.1:8101"
     token: SecretStr | None = None  # long-lived token; OAuth tokens live in the token store
     client_id: str | None = None
@@ -86,6 +91,8 @@ class KommoSettings(BaseModel):
 
 
 class XeroSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
     base_url: str = "https://api.xero.com"
     identity_url: str = "https://identity.xero.com"
     login_url: str = "https://login.xero.com"
@@ -99,6 +106,8 @@ class XeroSettings(BaseModel):
 
 
 class MappingSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
     trigger_pipeline: str = "Sales"  # name or numeric id
     trigger_stage: str = "Payment Approved"  # name or numeric id
     description_field: str = "Service description"
