@@ -6,6 +6,7 @@ Xero. Nothing is written to Kommo, Xero or our database.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from kommo_xero.domain.mapping import plan_invoice
 from kommo_xero.workflows.deal_reading import read_deal
 from kommo_xero.workflows.runtime import Runtime, ensure_lead_fields_readonly, find_trigger
 from kommo_xero.workflows.xero_invoices import invoice_request
+from kommo_xero.xero.responses import dump_json
 from kommo_xero.xero.writes import request_element, where_equals
 
 
@@ -77,7 +79,8 @@ async def dry_run_deal(settings: Settings, lead_id: int, store: Any) -> dict[str
             "request": {
                 "method": "PUT",
                 "path": "/Invoices?summarizeErrors=false",
-                "body": {"Invoices": [invoice]},
+                # Exactly the JSON that would go out (amounts as numbers, dates as text).
+                "body": json.loads(dump_json({"Invoices": [invoice]})),
             },
         }
     finally:
