@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,6 +20,7 @@ from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import AuthFailed, RatePacer
+from kommo_xero.transport.gate import PostgresGate, open_gate_pool
 from kommo_xero.transport.pacer import per_day, per_minute, per_second
 from kommo_xero.workflows import deal_to_invoice, engine, runtime, status_sync
 from kommo_xero.workflows.inbox_pump import InboxPump, Starter
@@ -32,9 +34,16 @@ from kommo_xero.workflows.runtime import (
 from kommo_xero.xero.auth import ClientCredentialsAuth
 from kommo_xero.xero.client import XeroClient
 
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
 
 class StartupError(Exception):
     """The service cannot start; the message says what to fix."""
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgresql", "postgres://"))
 
 
 def pacer_url(settings: Settings) -> str:
@@ -125,6 +134,7 @@ class Service:
     # Set by the demo: base URLs of the simulators, which enables the dashboard's sandbox panel.
     sandbox_urls: dict[str, str] | None = None
     pacers: list[RatePacer] = field(default_factory=list)
+    gate_pool: AsyncConnectionPool | None = None  # PostgreSQL only: holds Xero gate slots
 
     def __post_init__(self) -> None:
         url = self.settings.service.resolved_database_url()
@@ -140,8 +150,34 @@ class Service:
         return new
 
     async def start(self) -> None:
-        """Connect to Kommo and Xero, check the setup, then start the engine (recovering work)."""
-        settings = self.settings
+        """Connect every configured connection to Kommo and Xero, check each one's setup,
+        then start the engine (recovering this executor's unfinished work)."""
+        database_url = self.settings.service.resolved_database_url()
+        if is_postgres(database_url):
+            # Xero's 5-in-flight limit must hold across every process on the database.
+            self.gate_pool = open_gate_pool(database_url)
+            await self.gate_pool.open()
+        for settings in self.settings.connection_settings():
+            rt = await self._connect(settings)
+            runtime.register(rt)
+            self.runtimes.append(rt)
+        await engine.launch(
+            engine.EngineSettings(
+                database_url=database_url,
+                executor_id=self.settings.service.executor_id,
+                xero_concurrency=self.settings.service.xero_concurrency,
+            )
+        )
+        self.pump = InboxPump(self.inbox, _STARTERS)
+        self.pump.start()
+        self.started = True
+        # Work parked while access was revoked resumes once the connection is healthy again
+        # (a reconnect made while the service was down has no one else to resume it).
+        for rt in self.runtimes:
+            await resume(self.store, rt.connection_id)
+
+    async def _connect(self, settings: Settings) -> Runtime:
+        """One connection's clients and Kommo setup (fields, stages) as a Runtime."""
         kommo = build_kommo(settings, self.store, self.pacers)
         xero = build_xero(settings, self.store, self.pacers)
         try:
@@ -162,7 +198,11 @@ class Service:
             ) from exc
         except SetupError as exc:
             raise StartupError(f"{exc}; fix the configuration or run `kommo-xero setup`.") from exc
-        rt = Runtime(
+        gate = None
+        if self.gate_pool is not None:
+            # Keyed like the pacer: two connections to one organisation share its limit.
+            gate = PostgresGate(self.gate_pool, xero.pace_key, settings.service.xero_concurrency)
+        return Runtime(
             connection_id=settings.connection_name,
             settings=settings,
             kommo=kommo,
@@ -174,22 +214,8 @@ class Service:
             kommo_account_id=account.id,
             kommo_ui_url=settings.kommo.base_url,
             stages=stages,
+            gate=gate,
         )
-        runtime.register(rt)
-        self.runtimes = [rt]
-        await engine.launch(
-            engine.EngineSettings(
-                database_url=settings.service.resolved_database_url(),
-                executor_id=settings.service.executor_id,
-                xero_concurrency=settings.service.xero_concurrency,
-            )
-        )
-        self.pump = InboxPump(self.inbox, _STARTERS)
-        self.pump.start()
-        self.started = True
-        # Work parked while access was revoked resumes once the connection is healthy again
-        # (a reconnect made while the service was down has no one else to resume it).
-        await resume(self.store, settings.connection_name)
 
     async def stop(self) -> None:
         if self.pump is not None:
@@ -204,6 +230,10 @@ class Service:
         for pacer in self.pacers:
             pacer.close()
         self.pacers.clear()
+        if self.gate_pool is not None:
+            await self.gate_pool.close()
+            self.gate_pool = None
+        self.runtimes = []
         runtime.unregister_all()
 
     def runtime_for_kommo_secret(self, secret: str) -> Runtime | None:

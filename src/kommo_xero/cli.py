@@ -40,6 +40,19 @@ DatabaseOption = typer.Option(
     None, "--database-url", help="sqlite:///path or postgresql://… (overrides the config)."
 )
 
+ConnectionOption = typer.Option(
+    None, "--connection", help="Which connection (its name); default: the only or first one."
+)
+
+
+def _one(settings: Settings, name: str | None) -> str:
+    """The connection id a one-connection command acts on."""
+    try:
+        return settings.for_connection(name).connection_name
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
 
 # The demo's dashboard password (the demo runs on loopback with sandbox data only).
 DEMO_PASSWORD = "kommo-xero-demo"
@@ -128,12 +141,19 @@ def worker(
 
 @app.command()
 def migrate(config: Path | None = ConfigOption, database_url: str | None = DatabaseOption) -> None:
-    """Bring the app tables to the newest schema (the engine migrates its own at start)."""
+    """Bring the app tables and the engine's tables to the newest schema.
+
+    Run it once per upgrade before starting the processes (each would otherwise migrate at
+    start-up, which is safe but slower)."""
     from kommo_xero.store import migrate as run_migrations
+    from kommo_xero.workflows.engine import migrate_engine
 
     settings = _settings(config, database_url)
-    run_migrations(settings.service.resolved_database_url())
+    url = settings.service.resolved_database_url()
+    run_migrations(url)
     console.print("app tables are up to date")
+    migrate_engine(url)
+    console.print("engine tables are up to date")
 
 
 @app.command()
@@ -267,16 +287,19 @@ def sync_deal(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Print what would be sent; send nothing."
     ),
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Run the deal → invoice flow for one deal now."""
     settings = _settings(config, database_url, executor_id="cli")
+    name = _one(settings, connection)
     if dry_run:
         from kommo_xero.store import Store, make_engine, migrate
         from kommo_xero.workflows.dry_run import dry_run_deal
 
         url = settings.service.resolved_database_url()
         migrate(url)
-        plan = asyncio.run(dry_run_deal(settings, lead_id, Store(make_engine(url))))
+        one = settings.for_connection(name)
+        plan = asyncio.run(dry_run_deal(one, lead_id, Store(make_engine(url))))
         console.print_json(json.dumps(plan, default=str))
         return
 
@@ -285,8 +308,8 @@ def sync_deal(
 
         from kommo_xero.workflows import deal_to_invoice, engine
 
-        cause = f"manual:{settings.connection_name}:{lead_id}:{int(time.time())}"
-        workflow_id = await deal_to_invoice.start(settings.connection_name, lead_id, cause)
+        cause = f"manual:{name}:{lead_id}:{int(time.time())}"
+        workflow_id = await deal_to_invoice.start(name, lead_id, cause)
         return str(await engine.wait_result(workflow_id))
 
     outcome = _run_with_engine(settings, job)
@@ -300,15 +323,17 @@ def retry(
     item_ids: list[int] = typer.Argument(None, help="Parked item ids (default: all open items)."),
     config: Path | None = ConfigOption,
     database_url: str | None = DatabaseOption,
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Retry parked work after fixing its cause."""
     settings = _settings(config, database_url, executor_id="cli")
+    name = _one(settings, connection)
 
     async def job(service: Any) -> list[tuple[str, Any]]:
         from kommo_xero.workflows import engine
         from kommo_xero.workflows.retry import retry_parked
 
-        started = await retry_parked(settings.connection_name, list(item_ids or []) or None)
+        started = await retry_parked(name, list(item_ids or []) or None)
         return [(wid, await engine.wait_result(wid)) for wid in started]
 
     results = _run_with_engine(settings, job)
@@ -323,15 +348,17 @@ def status(
     config: Path | None = ConfigOption,
     database_url: str | None = DatabaseOption,
     limit: int = typer.Option(20, help="How many recent links to list."),
+    connection: str | None = ConnectionOption,
 ) -> None:
     """What is linked, what is parked and why."""
     from kommo_xero.store import Store, make_engine, migrate
 
     settings = _settings(config, database_url)
+    name = _one(settings, connection)
     url = settings.service.resolved_database_url()
     migrate(url)
     store = Store(make_engine(url))
-    rows, total = store.links_page(settings.connection_name, limit=limit)
+    rows, total = store.links_page(name, limit=limit)
     table = Table(title=f"Links ({total} in all, newest first)")
     for column in ("deal", "invoice", "status", "amount due", "state", "updated"):
         table.add_column(column)
@@ -345,7 +372,7 @@ def status(
             row["updated_at"].strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
-    parked = store.open_parked(settings.connection_name)
+    parked = store.open_parked(name)
     if not parked:
         console.print("[green]nothing parked[/]")
         return
@@ -360,17 +387,19 @@ def sync_invoice(
     invoice_id: str = typer.Argument(..., help="The Xero InvoiceID."),
     config: Path | None = ConfigOption,
     database_url: str | None = DatabaseOption,
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Run the invoice → deal flow (status sync, or a new deal for a hand-made invoice) now."""
     settings = _settings(config, database_url, executor_id="cli")
+    name = _one(settings, connection)
 
     async def job(service: Any) -> str:
         import time
 
         from kommo_xero.workflows import engine, status_sync
 
-        cause = f"manual:{settings.connection_name}:{invoice_id}:{int(time.time())}"
-        workflow_id = await status_sync.start(settings.connection_name, invoice_id, cause)
+        cause = f"manual:{name}:{invoice_id}:{int(time.time())}"
+        workflow_id = await status_sync.start(name, invoice_id, cause)
         return str(await engine.wait_result(workflow_id))
 
     console.print(f"invoice {invoice_id}: {_run_with_engine(settings, job)}")
@@ -380,15 +409,17 @@ def sync_invoice(
 def reconcile(
     config: Path | None = ConfigOption,
     database_url: str | None = DatabaseOption,
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Catch up on missed webhooks now (Kommo events, Xero invoices changed since last time)."""
     settings = _settings(config, database_url, executor_id="cli")
+    name = _one(settings, connection)
 
     async def job(service: Any) -> dict[str, Any]:
         from kommo_xero.workflows import engine
         from kommo_xero.workflows.reconcile import run_now
 
-        found = await run_now(settings.connection_name)
+        found = await run_now(name)
         for workflow_id in [*found["deals"], *found["invoices"]]:
             await engine.wait_result(workflow_id)
         return found
@@ -407,6 +438,7 @@ def backfill(
     since: str = typer.Option(..., "--since", help="First invoice date to link (YYYY-MM-DD)."),
     config: Path | None = ConfigOption,
     database_url: str | None = DatabaseOption,
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Link existing Xero invoices to existing deals (by reference, then client and amount)."""
     from datetime import date
@@ -416,11 +448,13 @@ def backfill(
     except ValueError:
         raise _fail(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
     settings = _settings(config, database_url, executor_id="cli")
+    name = _one(settings, connection)
 
     async def job(service: Any) -> Any:
+        from kommo_xero.workflows import runtime
         from kommo_xero.workflows.backfill import backfill as run_backfill
 
-        return await run_backfill(service.runtimes[0], first_day)
+        return await run_backfill(runtime.get(name), first_day)
 
     report = _run_with_engine(settings, job)
     table = Table(title=f"Linked {len(report.linked)} invoice(s)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from kommo_xero.config import (
     KommoSettings,
@@ -177,14 +177,22 @@ def settings_toml(settings: Settings) -> str:
             return "[" + ", ".join(value(i) for i in item) + "]"
         return '"' + str(item).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = [f"connection_name = {value(settings.connection_name)}"]
-    for section in ("service", "kommo", "xero", "mapping"):
-        lines.append(f"\n[{section}]")
-        model = getattr(settings, section)
+    def table(header: str, model: Any) -> list[str]:
+        lines = [f"\n{header}"]
         for name in type(model).model_fields:
             item = getattr(model, name)
-            if item is not None:
+            if item is not None and not isinstance(item, BaseModel):
                 lines.append(f"{name} = {value(item)}")
+        return lines
+
+    lines = [f"connection_name = {value(settings.connection_name)}"]
+    for section in ("service", "kommo", "xero", "mapping"):
+        lines += table(f"[{section}]", getattr(settings, section))
+    # Several connections: [[connections]] entries, each with its own kommo/xero/mapping.
+    for connection in settings.connections:
+        lines += table("[[connections]]", connection)
+        for section in ("kommo", "xero", "mapping"):
+            lines += table(f"[connections.{section}]", getattr(connection, section))
     return "\n".join(lines) + "\n"
 
 

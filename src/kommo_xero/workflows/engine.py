@@ -43,6 +43,12 @@ def engine_database_url(app_database_url: str) -> str:
     return app_database_url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def migrate_engine(app_database_url: str) -> None:
+    """Create or upgrade the engine's own tables (DBOS also does this at launch; running it
+    ahead, from one place, keeps several processes from racing to migrate at start-up)."""
+    DBOS.migrate(engine_database_url(app_database_url))
+
+
 async def launch(settings: EngineSettings) -> None:
     """Start DBOS (recovering this executor's unfinished workflows) and declare the queues."""
     config: DBOSConfig = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from kommo_xero.kommo import KommoClient
 from kommo_xero.kommo._payloads import CustomFieldCreate
 from kommo_xero.kommo.models import CustomField, Pipeline, Status, find_stage
 from kommo_xero.store import Store
+from kommo_xero.transport.gate import Gate, LocalGate
 from kommo_xero.xero.client import XeroClient
 
 FIELD_INVOICE_NUMBER = "Xero invoice number"
@@ -170,6 +172,8 @@ class Runtime:
     org: OrgCache = field(default_factory=OrgCache)
     extras: dict[str, Any] = field(default_factory=dict)  # batchers, gates (built lazily)
     stages: FlowStages | None = None  # flows B and C (None until resolved at start)
+    # Xero calls in flight for this tenant; bootstrap sets a cross-process gate on PostgreSQL.
+    gate: Gate | None = None
 
     @property
     def rules(self) -> MappingRules:
@@ -188,13 +192,12 @@ class Runtime:
     def deal_url(self, lead_id: int) -> str:
         return f"{self.kommo_ui_url.rstrip('/')}/leads/detail/{lead_id}"
 
-    def xero_gate(self) -> asyncio.Semaphore:
-        """In-process cap on Xero calls in flight for this tenant (Xero allows 5)."""
-        gate = self.extras.get("xero_gate")
-        if gate is None:
-            gate = asyncio.Semaphore(self.settings.service.xero_concurrency)
-            self.extras["xero_gate"] = gate
-        return gate
+    def xero_gate(self) -> AbstractAsyncContextManager[None]:
+        """One slot of the cap on Xero calls in flight for this tenant (Xero allows 5):
+        `async with rt.xero_gate(): <call>`."""
+        if self.gate is None:
+            self.gate = LocalGate(self.settings.service.xero_concurrency)
+        return self.gate.slot()
 
     async def organisation(self) -> Organisation:
         cache = self.org
