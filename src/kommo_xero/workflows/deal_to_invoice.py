@@ -14,6 +14,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from kommo_xero.domain.invoice_events import should_apply
 from kommo_xero.domain.mapping import plan_invoice
 from kommo_xero.domain.refusals import explain_refusal
 from kommo_xero.domain.status import CLOSED_STATUSES
@@ -28,7 +29,13 @@ from kommo_xero.workflows.codec import (
 )
 from kommo_xero.workflows.deal_reading import read_deal
 from kommo_xero.workflows.documents import attach_documents
-from kommo_xero.workflows.kommo_writes import add_note_once, invoice_fields, write_fields
+from kommo_xero.workflows.invoice_links import held_updated_at
+from kommo_xero.workflows.kommo_writes import (
+    add_note_once,
+    invoice_fields,
+    lead_write_lock,
+    write_fields,
+)
 from kommo_xero.workflows.outcomes import Outcome, Stop, guarded, run
 from kommo_xero.workflows.runtime import get
 from kommo_xero.workflows.xero_contacts import resolve_contact
@@ -124,7 +131,15 @@ async def write_back_step(
     connection_id: str, lead_id: int, link_id: int, invoice: dict[str, Any], cause: str
 ) -> None:
     rt = get(connection_id)
-    await write_fields(rt, lead_id, invoice_fields(rt, invoice, None))
+    async with lead_write_lock(rt, lead_id):
+        # A late run of this step (retried, or recovered after a crash) must not put back the
+        # state at creation when flow B has already shown a newer one (a payment, a void).
+        held = held_updated_at(rt.store, link_id)
+        created = (
+            datetime.fromisoformat(invoice["updated_at"]) if invoice.get("updated_at") else None
+        )
+        if held is None or created is None or not should_apply(created, held):
+            await write_fields(rt, lead_id, invoice_fields(rt, invoice, None))
     await add_note_once(rt, f"{cause}:note:created", lead_id, _created_note(invoice))
     rt.store.resolve_parked(connection_id, FLOW, str(lead_id))
     link = rt.store.link(link_id)

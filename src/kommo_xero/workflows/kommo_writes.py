@@ -8,6 +8,7 @@ first instead of writing a second note or file.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,13 @@ from typing import Any
 from kommo_xero.kommo._payloads import FieldValue, FieldWrite, LeadPatch, NoteCreate
 from kommo_xero.workflows.batching import Batcher
 from kommo_xero.workflows.runtime import Runtime
+
+
+def lead_write_lock(rt: Runtime, lead_id: int) -> asyncio.Lock:
+    """Invoice-state writes for one deal go one at a time (flow A's write-back and flow B's
+    status writes), so a check of the newest state and the write that follows are not split."""
+    locks: dict[int, asyncio.Lock] = rt.extras.setdefault("status_locks", {})
+    return locks.setdefault(lead_id, asyncio.Lock())
 
 
 def _patch_batcher(rt: Runtime) -> Batcher[LeadPatch, None]:

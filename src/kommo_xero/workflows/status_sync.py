@@ -12,7 +12,6 @@ reordered events change nothing.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +37,12 @@ from kommo_xero.workflows.invoice_reading import (
     made_by_us,
     read_invoice,
 )
-from kommo_xero.workflows.kommo_writes import add_note_once, invoice_fields, write_lead
+from kommo_xero.workflows.kommo_writes import (
+    add_note_once,
+    invoice_fields,
+    lead_write_lock,
+    write_lead,
+)
 from kommo_xero.workflows.outcomes import Stop, guarded, run
 from kommo_xero.workflows.runtime import Runtime, get
 
@@ -91,12 +95,6 @@ async def claim_step(
     return claim_state(get(connection_id).store, link_id, facts_from_json(facts), key)
 
 
-def _lead_lock(rt: Runtime, lead_id: int) -> asyncio.Lock:
-    # Writes for one deal go one at a time, so an older state can never land after a newer.
-    locks: dict[int, asyncio.Lock] = rt.extras.setdefault("status_locks", {})
-    return locks.setdefault(lead_id, asyncio.Lock())
-
-
 def _patch(rt: Runtime, lead_id: int, facts: dict[str, Any]) -> LeadPatch:
     fields = invoice_fields(rt, {**facts, "label": facts_from_json(facts).label}, None)
     move = stage_move(facts["status"])
@@ -118,7 +116,7 @@ async def write_step(
 ) -> str:
     rt = get(connection_id)
     now = facts_from_json(facts)
-    async with _lead_lock(rt, lead_id):
+    async with lead_write_lock(rt, lead_id):
         held = held_updated_at(rt.store, link_id)
         # A newer state claimed meanwhile writes the fields itself; this one keeps its note.
         if held is None or not should_apply(now.updated_at, held):
