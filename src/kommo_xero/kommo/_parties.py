@@ -17,6 +17,8 @@ from kommo_xero.kommo.models import (
 )
 from kommo_xero.transport import NotFound
 
+IDS_PER_REQUEST = 100
+
 
 class PartiesApi(KommoBase):
     async def _one(self, path: str) -> Any:
@@ -32,6 +34,23 @@ class PartiesApi(KommoBase):
     async def get_company(self, company_id: int) -> Company | None:
         body = await self._one(f"/api/v4/companies/{company_id}")
         return None if body is None else Company.model_validate(body)
+
+    async def get_contacts(self, ids: Sequence[int]) -> list[Contact]:
+        """The contacts with these ids that exist (one list call per 100 ids)."""
+        items = await self._by_ids("/api/v4/contacts", "contacts", ids)
+        return [Contact.model_validate(item) for item in items]
+
+    async def get_companies(self, ids: Sequence[int]) -> list[Company]:
+        """The companies with these ids that exist (one list call per 100 ids)."""
+        items = await self._by_ids("/api/v4/companies", "companies", ids)
+        return [Company.model_validate(item) for item in items]
+
+    async def _by_ids(self, path: str, key: str, ids: Sequence[int]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for chunk in chunked(list(dict.fromkeys(ids)), IDS_PER_REQUEST):
+            params = {"filter[id][]": [str(i) for i in chunk]}
+            found.extend([item async for item in self._pages(path, key, params)])
+        return found
 
     async def search_contacts(self, query: str) -> list[Contact]:
         """Contacts whose filled fields match `query` (an email, a phone, a name); Kommo's

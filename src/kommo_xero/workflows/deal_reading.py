@@ -53,6 +53,25 @@ async def read_lead(rt: Runtime, lead_id: int) -> Lead | None:
     return await _lead_batcher(rt).submit(lead_id)
 
 
+def _party_batcher(rt: Runtime, kind: PartyKind) -> Batcher[int, Party | None]:
+    """Contacts (or companies) of many deals in one list call with `filter[id][]`."""
+    name = f"{kind.value}_reader"
+    batcher = rt.extras.get(name)
+    if batcher is None:
+        fetch = rt.kommo.get_contacts if kind is PartyKind.contact else rt.kommo.get_companies
+
+        async def flush(ids: Sequence[int]) -> list[Party | None]:
+            found = {p.id: p for p in await fetch(list(ids))}
+            return [
+                Party(kind, f.id, f.name, f.email, f.phone) if (f := found.get(i)) else None
+                for i in ids
+            ]
+
+        batcher = Batcher(flush, window=0.05, max_size=50)
+        rt.extras[name] = batcher
+    return batcher
+
+
 async def read_deal(rt: Runtime, lead_id: int) -> Deal | None:
     """The deal with its billed party and products, or None when the lead is gone."""
     lead = await read_lead(rt, lead_id)
@@ -60,20 +79,10 @@ async def read_deal(rt: Runtime, lead_id: int) -> Deal | None:
         return None
     contact = None
     if (contact_id := lead.main_contact_id) is not None:
-        found = await rt.kommo.get_contact(contact_id)
-        if found is not None:
-            contact = Party(PartyKind.contact, found.id, found.name, found.email, found.phone)
+        contact = await _party_batcher(rt, PartyKind.contact).submit(contact_id)
     company = None
     if (company_id := lead.company_id) is not None:
-        found_company = await rt.kommo.get_company(company_id)
-        if found_company is not None:
-            company = Party(
-                PartyKind.company,
-                found_company.id,
-                found_company.name,
-                found_company.email,
-                found_company.phone,
-            )
+        company = await _party_batcher(rt, PartyKind.company).submit(company_id)
     products = []
     for ref in lead.catalog_elements:
         element = await rt.kommo.get_catalog_element(ref.catalog_id, ref.id)

@@ -97,6 +97,16 @@ async def test_contact_lead_round_trip_with_fields(kommo: KommoClient) -> None:
     assert contact_ref.id in [c.id for c in found]
 
 
+async def test_contacts_and_companies_are_read_many_at_once(kommo: KommoClient) -> None:
+    """Several contacts (and companies) come back from one call by id; unknown ids are absent."""
+    refs = await kommo.create_contacts([ContactCreate(name=f"Many {n}") for n in range(3)])
+    companies = await kommo.create_companies([CompanyCreate(name="Many Co")])
+    ids = [r.id for r in refs]
+    found = await kommo.get_contacts([*ids, 999999999])
+    assert sorted(ids) == sorted(c.id for c in found)
+    assert [companies[0].id] == [c.id for c in await kommo.get_companies([companies[0].id])]
+
+
 async def test_empty_answers_are_empty_not_errors(kommo: KommoClient) -> None:
     """No search match, no lead, no files: empty results (Kommo's 204), not exceptions."""
     assert await kommo.search_contacts("no-such-person-zz@example.invalid") == []
