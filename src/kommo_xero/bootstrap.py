@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
+from pyrate_limiter import Rate
 
 from kommo_xero.config import Settings
 from kommo_xero.connections.status import resume
@@ -20,8 +21,14 @@ from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import AuthFailed, RatePacer
-from kommo_xero.transport.gate import PostgresGate, open_gate_pool
-from kommo_xero.transport.pacer import per_day, per_minute, per_second
+from kommo_xero.transport.gate import GateSession, PostgresGate
+from kommo_xero.transport.pacer import (
+    BucketMaker,
+    per_day,
+    per_minute,
+    per_second,
+    postgres_buckets,
+)
 from kommo_xero.workflows import deal_to_invoice, engine, runtime, status_sync
 from kommo_xero.workflows.inbox_pump import InboxPump, Starter
 from kommo_xero.workflows.runtime import (
@@ -33,9 +40,6 @@ from kommo_xero.workflows.runtime import (
 )
 from kommo_xero.xero.auth import ClientCredentialsAuth
 from kommo_xero.xero.client import XeroClient
-
-if TYPE_CHECKING:
-    from psycopg_pool import AsyncConnectionPool
 
 
 class StartupError(Exception):
@@ -55,17 +59,24 @@ def pacer_url(settings: Settings) -> str:
     return db
 
 
+def _pacer(settings: Settings, rates: list[Rate], buckets: BucketMaker | None) -> RatePacer:
+    if buckets is not None:  # the service's shared buckets (one PostgreSQL pool per process)
+        return RatePacer(rates, buckets)
+    return RatePacer.from_url(rates, pacer_url(settings))
+
+
 def build_kommo(
-    settings: Settings, store: Store | None = None, pacers: list[RatePacer] | None = None
+    settings: Settings,
+    store: Store | None = None,
+    pacers: list[RatePacer] | None = None,
+    buckets: BucketMaker | None = None,
 ) -> KommoClient:
     try:
         # The long-lived token from settings, else the connection `connect kommo` stored.
         auth = stored_kommo_auth(settings, store)
     except ConnectionConfigError as exc:
         raise StartupError(str(exc)) from exc
-    pacer = RatePacer.from_url(
-        [per_second(settings.kommo.requests_per_second)], pacer_url(settings)
-    )
+    pacer = _pacer(settings, [per_second(settings.kommo.requests_per_second)], buckets)
     if pacers is not None:
         pacers.append(pacer)
     return KommoClient(
@@ -77,7 +88,10 @@ def build_kommo(
 
 
 def build_xero(
-    settings: Settings, store: Store | None = None, pacers: list[RatePacer] | None = None
+    settings: Settings,
+    store: Store | None = None,
+    pacers: list[RatePacer] | None = None,
+    buckets: BucketMaker | None = None,
 ) -> XeroClient:
     x = settings.xero
     if not x.client_id or x.client_secret is None:
@@ -98,9 +112,7 @@ def build_xero(
             x.client_id,
             x.client_secret.get_secret_value(),
         )
-    pacer = RatePacer.from_url(
-        [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], pacer_url(settings)
-    )
+    pacer = _pacer(settings, [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], buckets)
     if pacers is not None:
         pacers.append(pacer)
     return XeroClient(x.base_url, auth, tenant_id=tenant_id, pacer=pacer)
@@ -134,7 +146,10 @@ class Service:
     # Set by the demo: base URLs of the simulators, which enables the dashboard's sandbox panel.
     sandbox_urls: dict[str, str] | None = None
     pacers: list[RatePacer] = field(default_factory=list)
-    gate_pool: AsyncConnectionPool | None = None  # PostgreSQL only: holds Xero gate slots
+    # PostgreSQL only: the session holding Xero gate slots, and the shared pacing buckets.
+    gate_session: GateSession | None = None
+    pace_buckets: BucketMaker | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         url = self.settings.service.resolved_database_url()
@@ -155,8 +170,12 @@ class Service:
         database_url = self.settings.service.resolved_database_url()
         if is_postgres(database_url):
             # Xero's 5-in-flight limit must hold across every process on the database.
-            self.gate_pool = open_gate_pool(database_url)
-            await self.gate_pool.open()
+            self.gate_session = GateSession(database_url)
+            # One small pool for every connection's pacing buckets, not one per client.
+            self.pace_buckets, close_buckets = postgres_buckets(
+                database_url.replace("postgresql+psycopg://", "postgresql://")
+            )
+            self._closers.append(close_buckets)
         for settings in self.settings.connection_settings():
             rt = await self._connect(settings)
             runtime.register(rt)
@@ -178,8 +197,8 @@ class Service:
 
     async def _connect(self, settings: Settings) -> Runtime:
         """One connection's clients and Kommo setup (fields, stages) as a Runtime."""
-        kommo = build_kommo(settings, self.store, self.pacers)
-        xero = build_xero(settings, self.store, self.pacers)
+        kommo = build_kommo(settings, self.store, self.pacers, self.pace_buckets)
+        xero = build_xero(settings, self.store, self.pacers, self.pace_buckets)
         try:
             account = await kommo.get_account()
             fields = await ensure_lead_fields(kommo, settings)
@@ -199,9 +218,9 @@ class Service:
         except SetupError as exc:
             raise StartupError(f"{exc}; fix the configuration or run `kommo-xero setup`.") from exc
         gate = None
-        if self.gate_pool is not None:
+        if self.gate_session is not None:
             # Keyed like the pacer: two connections to one organisation share its limit.
-            gate = PostgresGate(self.gate_pool, xero.pace_key, settings.service.xero_concurrency)
+            gate = PostgresGate(self.gate_session, xero.pace_key, settings.service.xero_concurrency)
         return Runtime(
             connection_id=settings.connection_name,
             settings=settings,
@@ -230,9 +249,13 @@ class Service:
         for pacer in self.pacers:
             pacer.close()
         self.pacers.clear()
-        if self.gate_pool is not None:
-            await self.gate_pool.close()
-            self.gate_pool = None
+        if self.gate_session is not None:
+            await self.gate_session.close()
+            self.gate_session = None
+        for close in self._closers:
+            close()
+        self._closers.clear()
+        self.pace_buckets = None
         self.runtimes = []
         runtime.unregister_all()
 

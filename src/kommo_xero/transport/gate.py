@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
-    from psycopg_pool import AsyncConnectionPool
 
 
 class Gate(Protocol):
@@ -47,62 +46,79 @@ def lock_class(key: str) -> int:
     return value - 2**32 if value >= 2**31 else value
 
 
-def open_gate_pool(conninfo: str, max_size: int = 10) -> AsyncConnectionPool:
-    """The connections gate slots are held on (one per slot held); open it with `await
-    pool.open()` on the event loop that will use it."""
-    from psycopg_pool import AsyncConnectionPool
+class GateSession:
+    """The one database session that holds this process's gate slots.
 
-    conninfo = conninfo.replace("postgresql+psycopg://", "postgresql://")
-    # autocommit: a lock taken outside a transaction is held by the session until unlocked.
-    return AsyncConnectionPool(
-        conninfo, min_size=0, max_size=max_size, open=False, kwargs={"autocommit": True}
-    )
+    Advisory locks belong to a session, and a session may hold many; one connection per
+    process is therefore enough for every slot of every organisation (statements on it are
+    serialised, and each is a single fast lock call)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo.replace("postgresql+psycopg://", "postgresql://")
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> AsyncConnection:
+        from psycopg import AsyncConnection
+
+        if self._conn is None or self._conn.closed:
+            # autocommit: a lock taken outside a transaction is held until unlocked.
+            self._conn = await AsyncConnection.connect(self._conninfo, autocommit=True)
+        return self._conn
+
+    async def ask(self, query: str, params: tuple[int, ...]) -> object:
+        async with self._lock:
+            conn = await self._connection()
+            cursor = await conn.execute(query, params)
+            row = await cursor.fetchone()
+            return row[0] if row else None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
 
 class PostgresGate:
     """At most `slots` holders at once for `key`, across every process on the database."""
 
     def __init__(
-        self, pool: AsyncConnectionPool, key: str, slots: int = 5, poll_s: float = 0.02
+        self, session: GateSession, key: str, slots: int = 5, poll_s: float = 0.02
     ) -> None:
-        self._pool = pool
+        self._session = session
         self._class = lock_class(key)
         self._slots = slots
         self._poll_s = poll_s
-        # Waiting for a slot locally first keeps this process from queueing more database
-        # sessions than there are slots to win.
+        # Waiting for a slot locally first keeps this process from polling for more slots
+        # than it could use.
         self._local = asyncio.Semaphore(slots)
 
-    async def _try_take(self, conn: AsyncConnection) -> int | None:
+    async def _try_take(self) -> int | None:
         start = random.randrange(self._slots)  # spread processes over the slots
         for step in range(self._slots):
             slot = (start + step) % self._slots
-            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (self._class, slot))
-            row = await cursor.fetchone()
-            if row is not None and row[0]:
+            if await self._session.ask("SELECT pg_try_advisory_lock(%s, %s)", (self._class, slot)):
                 return slot
         return None
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        async with self._local, self._pool.connection() as conn:
-            taken = await self._try_take(conn)
+        async with self._local:
+            taken = await self._try_take()
             while taken is None:
                 # Every slot is held elsewhere: poll with jitter so waiters do not march in step.
                 await asyncio.sleep(self._poll_s * (1 + random.random()))
-                taken = await self._try_take(conn)
+                taken = await self._try_take()
             try:
                 yield
             finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (self._class, taken))
+                await self._session.ask("SELECT pg_advisory_unlock(%s, %s)", (self._class, taken))
 
     async def holders(self) -> int:
         """How many slots are held right now, by any process (for tests and /metrics)."""
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND classid = %s::oid AND objsubid = 2",
-                (self._class & 0xFFFFFFFF,),
-            )
-            row = await cursor.fetchone()
-            return int(row[0]) if row else 0
+        found = await self._session.ask(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = %s::bigint::oid AND objsubid = 2",
+            (self._class & 0xFFFFFFFF,),
+        )
+        return int(str(found or 0))

@@ -59,6 +59,10 @@ async def launch(settings: EngineSettings) -> None:
         "log_level": "WARNING",
         "notification_listener_polling_interval_sec": 0.05,
     }
+    if not engine_database_url(settings.database_url).startswith("sqlite"):
+        # DBOS's default of 20 per process exhausts PostgreSQL's 100 connections at four
+        # processes; the engine's statements are short, so a smaller pool keeps up.
+        config["sys_db_pool_size"] = 8
     DBOS(config=config)
     DBOS.launch()
     # Deal workflows mostly wait on shared batchers, so many may run at once per connection.

@@ -146,21 +146,30 @@ class Tenant:
         self.xero.stop()
 
 
-def start_tenants() -> list[Tenant]:
+def start_tenants(relaxed: bool = False) -> list[Tenant]:
     """Two connections: two Kommo accounts, two Xero organisations (US and UK), with the
-    simulators' real limits (5 in flight, 60 a minute per organisation)."""
+    simulators' real limits (5 in flight, 60 a minute per organisation; Kommo 7/s), or none
+    at all when `relaxed` (for benchmarks that look past the API limits)."""
     orgs = [default_tenant(), uk_tenant()]
     tenants = []
     for n, (name, org) in enumerate(zip(CONNECTIONS, orgs, strict=True)):
         # Real Kommo accounts have distinct ids (webhook causes and workflow ids carry them).
-        kommo = start_in_thread(create_kommo_app(KommoSimConfig(account_id=30000001 + n)))
-        xero = start_in_thread(create_xero_app(XeroSimConfig(tenants=[org])))
+        kommo_config = KommoSimConfig(account_id=30000001 + n)
+        if relaxed:
+            kommo_config.rate_limit_per_second = 0
+        kommo = start_in_thread(create_kommo_app(kommo_config))
+        xero_config = XeroSimConfig(tenants=[org], enforce_limits=not relaxed)
+        xero = start_in_thread(create_xero_app(xero_config))
         tenants.append(Tenant(name, kommo, xero, org.tenant_id, f"hook-{name}-secret"))
     return tenants
 
 
 def cluster_settings(
-    tenants: list[Tenant], data_dir: Path, database_url: str | None, port: int
+    tenants: list[Tenant],
+    data_dir: Path,
+    database_url: str | None,
+    port: int,
+    relaxed: bool = False,
 ) -> Settings:
     base = sandbox_settings(
         data_dir,
@@ -170,9 +179,22 @@ def cluster_settings(
         database_url=database_url,
     )
     service = base.service.model_copy(update={"reconcile_interval_s": 0})
-    return base.model_copy(
-        update={"service": service, "connections": [t.connection() for t in tenants]}
-    )
+    connections = [t.connection() for t in tenants]
+    if relaxed:
+        # The service's own pacing off too, or it would still hold the real limits.
+        service = service.model_copy(update={"xero_concurrency": 50})
+        connections = [
+            c.model_copy(
+                update={
+                    "kommo": c.kommo.model_copy(update={"requests_per_second": 10_000}),
+                    "xero": c.xero.model_copy(
+                        update={"calls_per_minute": 1_000_000, "calls_per_day": 10_000_000}
+                    ),
+                }
+            )
+            for c in connections
+        ]
+    return base.model_copy(update={"service": service, "connections": connections})
 
 
 class Process:
