@@ -57,6 +57,9 @@ class GateSession:
         self._conninfo = conninfo.replace("postgresql+psycopg://", "postgresql://")
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        # Advisory locks are re-entrant within a session: without this record, two callers in
+        # this process could both "win" the same slot and together exceed the limit.
+        self.held: set[tuple[int, int]] = set()
 
     async def _connection(self) -> AsyncConnection:
         from psycopg import AsyncConnection
@@ -77,6 +80,7 @@ class GateSession:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+        self.held.clear()
 
 
 class PostgresGate:
@@ -97,8 +101,14 @@ class PostgresGate:
         start = random.randrange(self._slots)  # spread processes over the slots
         for step in range(self._slots):
             slot = (start + step) % self._slots
-            if await self._session.ask("SELECT pg_try_advisory_lock(%s, %s)", (self._class, slot)):
+            lock = (self._class, slot)
+            if lock in self._session.held:
+                continue
+            # Claimed before asking: another caller here must not ask for it meanwhile.
+            self._session.held.add(lock)
+            if await self._session.ask("SELECT pg_try_advisory_lock(%s, %s)", lock):
                 return slot
+            self._session.held.discard(lock)
         return None
 
     @asynccontextmanager
@@ -113,6 +123,7 @@ class PostgresGate:
                 yield
             finally:
                 await self._session.ask("SELECT pg_advisory_unlock(%s, %s)", (self._class, taken))
+                self._session.held.discard((self._class, taken))
 
     async def holders(self) -> int:
         """How many slots are held right now, by any process (for tests and /metrics)."""
