@@ -77,6 +77,21 @@ def _settings(config: Path | None, database_url: str | None = None, **service: A
     return settings
 
 
+def _preflight(settings: Settings) -> None:
+    """Refuse to start, with the fix, when credentials are missing (before any server starts)."""
+    from kommo_xero.bootstrap import StartupError, build_kommo, build_xero
+
+    pacers: list[Any] = []
+    try:
+        build_kommo(settings, pacers=pacers)
+        build_xero(settings, pacers=pacers)
+    except StartupError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        for pacer in pacers:
+            pacer.close()
+
+
 def _fail(message: str) -> typer.Exit:
     console.print(f"[red]{message}[/]")
     return typer.Exit(1)
@@ -102,6 +117,7 @@ def serve(
 
     settings = _settings(config, database_url, executor_id=executor_id)
     configure_logging(settings.service.log_format)
+    _preflight(settings)
     service = Service(settings)
     uvicorn.run(
         create_app(service),
@@ -124,6 +140,7 @@ def worker(
 
     settings = _settings(config, database_url, executor_id=executor_id)
     configure_logging(settings.service.log_format)
+    _preflight(settings)
 
     async def run() -> None:
         service = Service(settings)

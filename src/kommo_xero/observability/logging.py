@@ -68,6 +68,9 @@ def redact_secrets(
 LogFormat = Literal["auto", "json", "console"]
 
 
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "uvicorn.access")
+
+
 def configure_logging(
     log_format: LogFormat = "auto", level: str = "INFO", stream: TextIO | None = None
 ) -> None:
@@ -113,3 +116,7 @@ def configure_logging(
     handler._kommo_xero = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Libraries that narrate their routine work at INFO (every migration step, every
+    # request) would drown the service's own lines.
+    for chatty in QUIET_LIBRARIES:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
