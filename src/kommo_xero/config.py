@@ -181,6 +181,10 @@ class Settings(BaseSettings):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"connection names must be unique; repeated: {', '.join(repeated)}")
+        # Kommo webhooks find their connection by the secret in the URL.
+        secrets = [c.kommo.webhook_secret.get_secret_value() for c in value]
+        if len(set(secrets)) != len(secrets):
+            raise ValueError("each connection needs its own kommo.webhook_secret")
         return value
 
     def connection_settings(self) -> list[Settings]:
