@@ -40,7 +40,9 @@ def _signed_for(service: Service, body: bytes, signature: str | None) -> list[Ru
 
 
 async def _serves(rt: Runtime, event: XeroEvent, only: bool) -> bool:
-    configured = rt.settings.xero.tenant_id or rt.extras.get("xero_tenant_id")
+    # With several connections on one Xero app, the event's tenant picks the connection: the
+    # configured one, the one an OAuth connection chose, or the one a custom connection found.
+    configured = rt.settings.xero.tenant_id or rt.xero.tenant_id or rt.extras.get("xero_tenant_id")
     if configured:
         return str(configured).lower() == event.tenant_id.lower()
     if not only:
