@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import tempfile
 import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from kommo_xero.cli_admin import admin_app
+from kommo_xero.cli_common import (
+    ConfigOption,
+    DatabaseOption,
+    console,
+    fail,
+    load_cli_settings,
+    preflight,
+)
 from kommo_xero.cli_connect import connect_app
+from kommo_xero.cli_flows import flows_app, sync_app
 from kommo_xero.cli_setup import setup_app
-from kommo_xero.config import ConfigError, Settings, load_settings
 from kommo_xero.observability.logging import configure_logging
 
 app = typer.Typer(
@@ -26,33 +30,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-sync_app = typer.Typer(help="Run one flow by hand.", no_args_is_help=True)
+app.registered_commands += flows_app.registered_commands
 app.add_typer(sync_app, name="sync")
 app.add_typer(admin_app, name="admin")
 app.add_typer(connect_app, name="connect")
 app.registered_commands += setup_app.registered_commands
-console = Console()
-
-ConfigOption = typer.Option(
-    None, "--config", "-c", help="Settings file (TOML); default: $KOMMO_XERO_CONFIG."
-)
-DatabaseOption = typer.Option(
-    None, "--database-url", help="sqlite:///path or postgresql://… (overrides the config)."
-)
-
-ConnectionOption = typer.Option(
-    None, "--connection", help="Which connection (its name); default: the only or first one."
-)
-
-
-def _one(settings: Settings, name: str | None) -> str:
-    """The connection id a one-connection command acts on."""
-    try:
-        return settings.for_connection(name).connection_name
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-
 
 # The demo's dashboard password (the demo runs on loopback with sandbox data only).
 DEMO_PASSWORD = "kommo-xero-demo"
@@ -61,40 +43,6 @@ DEMO_PASSWORD = "kommo-xero-demo"
 class SimulatorName(StrEnum):
     kommo = "kommo"
     xero = "xero"
-
-
-def _settings(config: Path | None, database_url: str | None = None, **service: Any) -> Settings:
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    updates = {k: v for k, v in {"database_url": database_url, **service}.items() if v is not None}
-    if updates:
-        settings = settings.model_copy(
-            update={"service": settings.service.model_copy(update=updates)}
-        )
-    return settings
-
-
-def _preflight(settings: Settings) -> None:
-    """Refuse to start, with the fix, when credentials are missing (before any server starts)."""
-    from kommo_xero.bootstrap import StartupError, build_kommo, build_xero
-
-    pacers: list[Any] = []
-    try:
-        build_kommo(settings, pacers=pacers)
-        build_xero(settings, pacers=pacers)
-    except StartupError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        for pacer in pacers:
-            pacer.close()
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/]")
-    return typer.Exit(1)
 
 
 @app.command()
@@ -115,9 +63,9 @@ def serve(
     from kommo_xero.bootstrap import Service
     from kommo_xero.web.app import create_app
 
-    settings = _settings(config, database_url, executor_id=executor_id)
+    settings = load_cli_settings(config, database_url, executor_id=executor_id)
     configure_logging(settings.service.log_format)
-    _preflight(settings)
+    preflight(settings)
     service = Service(settings)
     uvicorn.run(
         create_app(service),
@@ -138,9 +86,9 @@ def worker(
     """An extra worker process (no web): takes queued work from the shared database."""
     from kommo_xero.bootstrap import Service
 
-    settings = _settings(config, database_url, executor_id=executor_id)
+    settings = load_cli_settings(config, database_url, executor_id=executor_id)
     configure_logging(settings.service.log_format)
-    _preflight(settings)
+    preflight(settings)
 
     async def run() -> None:
         service = Service(settings)
@@ -165,7 +113,7 @@ def migrate(config: Path | None = ConfigOption, database_url: str | None = Datab
     from kommo_xero.store import migrate as run_migrations
     from kommo_xero.workflows.engine import migrate_engine
 
-    settings = _settings(config, database_url)
+    settings = load_cli_settings(config, database_url)
     url = settings.service.resolved_database_url()
     run_migrations(url)
     console.print("app tables are up to date")
@@ -238,7 +186,7 @@ def demo(
     try:
         sims = start_simulators(kommo_port=kommo_port, xero_port=xero_port)
     except OSError as exc:
-        raise _fail(
+        raise fail(
             f"cannot start the simulators ({exc}); free ports 8101/8102 or pass "
             "--kommo-port/--xero-port"
         ) from None
@@ -253,7 +201,7 @@ def demo(
         )
     except (OSError, RuntimeError) as exc:
         sims.stop()
-        raise _fail(f"cannot start the service on port {port} ({exc}); pass --port") from None
+        raise fail(f"cannot start the service on port {port} ({exc}); pass --port") from None
     register_kommo_webhook(sims.kommo.base_url, service.base_url)
     register_xero_webhook(sims.xero.base_url, service.base_url)
     console.print(f"  Kommo simulator  {sims.kommo.base_url}  (token kommo-sandbox-token)")
@@ -276,214 +224,6 @@ def demo(
     stopped.wait()
     service.stop()
     sims.stop()
-
-
-def _run_with_engine(settings: Settings, job: Any) -> Any:
-    """Start the connections and the engine in this process, run `job(service)`, stop."""
-    from kommo_xero.bootstrap import Service, StartupError
-
-    async def run() -> Any:
-        service = Service(settings)
-        try:
-            await service.start()
-        except StartupError as exc:
-            raise _fail(str(exc)) from None
-        try:
-            return await job(service)
-        finally:
-            await service.stop()
-
-    return asyncio.run(run())
-
-
-@sync_app.command("deal")
-def sync_deal(
-    lead_id: int = typer.Argument(..., help="The Kommo lead (deal) id."),
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print what would be sent; send nothing."
-    ),
-    connection: str | None = ConnectionOption,
-) -> None:
-    """Run the deal → invoice flow for one deal now."""
-    settings = _settings(config, database_url, executor_id="cli")
-    name = _one(settings, connection)
-    if dry_run:
-        from kommo_xero.store import Store, make_engine, migrate
-        from kommo_xero.workflows.dry_run import dry_run_deal
-
-        url = settings.service.resolved_database_url()
-        migrate(url)
-        one = settings.for_connection(name)
-        plan = asyncio.run(dry_run_deal(one, lead_id, Store(make_engine(url))))
-        console.print_json(json.dumps(plan, default=str))
-        return
-
-    async def job(service: Any) -> str:
-        import time
-
-        from kommo_xero.workflows import deal_to_invoice, engine
-
-        cause = f"manual:{name}:{lead_id}:{int(time.time())}"
-        workflow_id = await deal_to_invoice.start(name, lead_id, cause)
-        return str(await engine.wait_result(workflow_id))
-
-    outcome = _run_with_engine(settings, job)
-    console.print(f"deal {lead_id}: {outcome}")
-    if outcome == "parked":
-        console.print("see `kommo-xero status` for the reason and the fix")
-
-
-@app.command()
-def retry(
-    item_ids: list[int] = typer.Argument(None, help="Parked item ids (default: all open items)."),
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    connection: str | None = ConnectionOption,
-) -> None:
-    """Retry parked work after fixing its cause."""
-    settings = _settings(config, database_url, executor_id="cli")
-    name = _one(settings, connection)
-
-    async def job(service: Any) -> list[tuple[str, Any]]:
-        from kommo_xero.workflows import engine
-        from kommo_xero.workflows.retry import retry_parked
-
-        started = await retry_parked(name, list(item_ids or []) or None)
-        return [(wid, await engine.wait_result(wid)) for wid in started]
-
-    results = _run_with_engine(settings, job)
-    if not results:
-        console.print("nothing to retry")
-    for workflow_id, outcome in results:
-        console.print(f"{workflow_id}: {outcome}")
-
-
-@app.command()
-def status(
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    limit: int = typer.Option(20, help="How many recent links to list."),
-    connection: str | None = ConnectionOption,
-) -> None:
-    """What is linked, what is parked and why."""
-    from kommo_xero.store import Store, make_engine, migrate
-
-    settings = _settings(config, database_url)
-    name = _one(settings, connection)
-    url = settings.service.resolved_database_url()
-    migrate(url)
-    store = Store(make_engine(url))
-    rows, total = store.links_page(name, limit=limit)
-    table = Table(title=f"Links ({total} in all, newest first)")
-    for column in ("deal", "invoice", "status", "amount due", "state", "updated"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            f"{row['deal_name'] or ''} (#{row['kommo_lead_id']})",
-            row["invoice_number"] or "—",
-            row["status_label"] or "—",
-            f"{row['amount_due'] or '—'} {row['currency'] or ''}",
-            row["state"],
-            row["updated_at"].strftime("%Y-%m-%d %H:%M"),
-        )
-    console.print(table)
-    parked = store.open_parked(name)
-    if not parked:
-        console.print("[green]nothing parked[/]")
-        return
-    console.print(f"[yellow]{len(parked)} parked item(s):[/]")
-    for item in parked:
-        console.print(f"  [bold]#{item['id']}[/] deal {item['subject']}: {item['message']}")
-        console.print(f"      fix: {item['fix']}  (then `kommo-xero retry {item['id']}`)")
-
-
-@sync_app.command("invoice")
-def sync_invoice(
-    invoice_id: str = typer.Argument(..., help="The Xero InvoiceID."),
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    connection: str | None = ConnectionOption,
-) -> None:
-    """Run the invoice → deal flow (status sync, or a new deal for a hand-made invoice) now."""
-    settings = _settings(config, database_url, executor_id="cli")
-    name = _one(settings, connection)
-
-    async def job(service: Any) -> str:
-        import time
-
-        from kommo_xero.workflows import engine, status_sync
-
-        cause = f"manual:{name}:{invoice_id}:{int(time.time())}"
-        workflow_id = await status_sync.start(name, invoice_id, cause)
-        return str(await engine.wait_result(workflow_id))
-
-    console.print(f"invoice {invoice_id}: {_run_with_engine(settings, job)}")
-
-
-@app.command()
-def reconcile(
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    connection: str | None = ConnectionOption,
-) -> None:
-    """Catch up on missed webhooks now (Kommo events, Xero invoices changed since last time)."""
-    settings = _settings(config, database_url, executor_id="cli")
-    name = _one(settings, connection)
-
-    async def job(service: Any) -> dict[str, Any]:
-        from kommo_xero.workflows import engine
-        from kommo_xero.workflows.reconcile import run_now
-
-        found = await run_now(name)
-        for workflow_id in [*found["deals"], *found["invoices"]]:
-            await engine.wait_result(workflow_id)
-        return found
-
-    found = _run_with_engine(settings, job)
-    console.print(
-        f"deals that entered the trigger stage: {len(found['deals'])}; "
-        f"invoices changed in Xero: {len(found['invoices'])}"
-    )
-    for problem in found["problems"]:
-        console.print(f"[yellow]could not check {problem}[/]")
-
-
-@app.command()
-def backfill(
-    since: str = typer.Option(..., "--since", help="First invoice date to link (YYYY-MM-DD)."),
-    config: Path | None = ConfigOption,
-    database_url: str | None = DatabaseOption,
-    connection: str | None = ConnectionOption,
-) -> None:
-    """Link existing Xero invoices to existing deals (by reference, then client and amount)."""
-    from datetime import date
-
-    try:
-        first_day = date.fromisoformat(since)
-    except ValueError:
-        raise _fail(f"--since {since!r} is not a date (YYYY-MM-DD)") from None
-    settings = _settings(config, database_url, executor_id="cli")
-    name = _one(settings, connection)
-
-    async def job(service: Any) -> Any:
-        from kommo_xero.workflows import runtime
-        from kommo_xero.workflows.backfill import backfill as run_backfill
-
-        return await run_backfill(runtime.get(name), first_day)
-
-    report = _run_with_engine(settings, job)
-    table = Table(title=f"Linked {len(report.linked)} invoice(s)")
-    for column in ("invoice", "deal", "matched by"):
-        table.add_column(column)
-    for number, lead_id, how in report.linked:
-        table.add_row(number, str(lead_id), how)
-    console.print(table)
-    if report.already_linked:
-        console.print(f"{report.already_linked} invoice(s) were linked already")
-    for number, why in report.unmatched:
-        console.print(f"[yellow]not linked: {number} ({why})[/]")
 
 
 def main() -> None:
