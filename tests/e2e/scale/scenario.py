@@ -180,13 +180,17 @@ def expected_state(cluster: Cluster) -> dict[str, dict[str, Any]]:
 
 
 def limits_seen(cluster: Cluster) -> dict[str, dict[str, int]]:
-    """The Xero simulators' own per-organisation counters."""
+    """The Xero simulators' own per-organisation counters, and the Kommo simulators' 429s."""
     seen = {}
     for tenant in cluster.tenants:
         counters = tenant.counters()
+        kommo_statuses = tenant.kommo_sim.get("/calls").json()["statuses"]
         seen[tenant.name] = {
             "max_concurrent": int(counters["max_concurrent"]),
             "max_per_minute": int(counters["max_per_minute"]),
             "rate_limited": int(counters["rate_limited"]),
+            "kommo_rate_limited": sum(
+                int(n) for key, n in kommo_statuses.items() if key.endswith(" 429")
+            ),
         }
     return seen
