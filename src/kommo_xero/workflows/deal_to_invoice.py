@@ -19,7 +19,7 @@ from kommo_xero.domain.mapping import plan_invoice
 from kommo_xero.domain.refusals import explain_refusal
 from kommo_xero.domain.status import CLOSED_STATUSES
 from kommo_xero.observability import observe_trigger_to_result, record_flow
-from kommo_xero.workflows import engine
+from kommo_xero.workflows import documents, engine
 from kommo_xero.workflows.codec import (
     party_from_json,
     party_to_json,
@@ -28,7 +28,6 @@ from kommo_xero.workflows.codec import (
     problem_to_json,
 )
 from kommo_xero.workflows.deal_reading import read_deal
-from kommo_xero.workflows.documents import attach_documents
 from kommo_xero.workflows.invoice_links import held_updated_at
 from kommo_xero.workflows.kommo_writes import (
     add_note_once,
@@ -278,17 +277,7 @@ async def _deal_to_invoice(connection_id: str, lead_id: int, cause: str) -> str:
     except Stop as stop:
         await park_step(connection_id, lead_id, link_id, cause, problems_for(stop.outcome))
         return "parked"
-    await engine.enqueue(
-        engine.DOCUMENTS_QUEUE,
-        attach_documents,
-        f"{cause}:documents",
-        connection_id,
-        connection_id,
-        lead_id,
-        link_id,
-        invoice["invoice_id"],
-        cause,
-    )
+    await documents.start(connection_id, lead_id, link_id, invoice["invoice_id"], cause)
     return "invoiced"
 
 

@@ -10,6 +10,7 @@ from dbos import DBOS
 
 from kommo_xero.kommo._payloads import FieldValue
 from kommo_xero.observability import record_flow
+from kommo_xero.workflows import engine
 from kommo_xero.workflows.kommo_writes import attach_file_once, write_fields
 from kommo_xero.workflows.outcomes import Stop, guarded, run
 from kommo_xero.workflows.runtime import get
@@ -86,3 +87,18 @@ async def attach_documents(
     rt.store.resolve_parked(connection_id, DOCUMENTS_FLOW, str(lead_id))
     record_flow(DOCUMENTS_FLOW, "attached")
     return "attached"
+
+
+async def start(connection_id: str, lead_id: int, link_id: int, invoice_id: str, cause: str) -> str:
+    """Enqueue the documents of one invoice under an id derived from its cause."""
+    return await engine.enqueue(
+        engine.DOCUMENTS_QUEUE,
+        attach_documents,
+        f"{cause}:documents",
+        connection_id,
+        connection_id,
+        lead_id,
+        link_id,
+        invoice_id,
+        cause,
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kommo_xero.workflows import deal_to_invoice, engine, runtime
-from kommo_xero.workflows.documents import DOCUMENTS_FLOW, attach_documents
+from kommo_xero.workflows import deal_to_invoice, documents, runtime
+from kommo_xero.workflows.documents import DOCUMENTS_FLOW
 
 
 async def retry_parked(
@@ -31,16 +31,8 @@ async def retry_parked(
             if link is None or not link["xero_invoice_id"]:
                 continue
             started.append(
-                await engine.enqueue(
-                    engine.DOCUMENTS_QUEUE,
-                    attach_documents,
-                    f"{cause}:documents",
-                    connection_id,
-                    connection_id,
-                    lead_id,
-                    int(link["id"]),
-                    str(link["xero_invoice_id"]),
-                    cause,
+                await documents.start(
+                    connection_id, lead_id, int(link["id"]), str(link["xero_invoice_id"]), cause
                 )
             )
     return started
