@@ -21,13 +21,13 @@ from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import AuthFailed, RatePacer
-from kommo_xero.transport.gate import GateSession, PostgresGate
+from kommo_xero.transport.gate import GateSession, PostgresGate, claim_executor_id
 from kommo_xero.transport.pacer import (
     BucketMaker,
     per_day,
     per_minute,
-    per_second,
     postgres_buckets,
+    spaced_per_second,
 )
 from kommo_xero.workflows import deal_to_invoice, engine, runtime, status_sync
 from kommo_xero.workflows.inbox_pump import InboxPump, Starter
@@ -76,7 +76,7 @@ def build_kommo(
         auth = stored_kommo_auth(settings, store)
     except ConnectionConfigError as exc:
         raise StartupError(str(exc)) from exc
-    pacer = _pacer(settings, [per_second(settings.kommo.requests_per_second)], buckets)
+    pacer = _pacer(settings, spaced_per_second(settings.kommo.requests_per_second), buckets)
     if pacers is not None:
         pacers.append(pacer)
     return KommoClient(
@@ -171,6 +171,7 @@ class Service:
         if is_postgres(database_url):
             # Xero's 5-in-flight limit must hold across every process on the database.
             self.gate_session = GateSession(database_url)
+            await self._claim_executor_id(self.gate_session)
             # One small pool for every connection's pacing buckets, not one per client.
             self.pace_buckets, close_buckets = postgres_buckets(
                 database_url.replace("postgresql+psycopg://", "postgresql://")
@@ -194,6 +195,17 @@ class Service:
         # (a reconnect made while the service was down has no one else to resume it).
         for rt in self.runtimes:
             await resume(self.store, rt.connection_id)
+
+    async def _claim_executor_id(self, session: GateSession) -> None:
+        executor_id = self.settings.service.executor_id
+        if executor_id == engine.ONE_SHOT_EXECUTOR:
+            return  # one-shot commands share their id on purpose (see engine.ONE_SHOT_EXECUTOR)
+        if not await claim_executor_id(session, executor_id):
+            raise StartupError(
+                f"executor id {executor_id!r} is in use by another running process on this "
+                "database; give every process its own --executor-id (or DBOS__VMID), and reuse "
+                "an id only to restart the process that had it (docs/scale-out.md)."
+            )
 
     async def _connect(self, settings: Settings) -> Runtime:
         """One connection's clients and Kommo setup (fields, stages) as a Runtime."""

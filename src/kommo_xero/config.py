@@ -8,6 +8,7 @@ validation failure into `ConfigError`, whose message names each bad key and what
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,12 +83,15 @@ class KommoSettings(BaseModel):
             raise ValueError(
                 "webhook_secret must be your own random value of 16+ characters for a real "
                 "Kommo account (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-                "; set KOMMO_XERO_KOMMO__WEBHOOK_SECRET"
+                "; set KOMMO_XERO_KOMMO__WEBHOOK_SECRET (for a [[connections]] entry: "
+                "KOMMO_XERO_CONNECTION_<NAME>__KOMMO__WEBHOOK_SECRET)"
             )
         return self
 
     account_id: int | None = None  # filled from the API when missing
-    requests_per_second: int = 6
+    # Kommo allows 7 a second; 5, evenly spaced, leaves room for network jitter (one gap of
+    # 200 ms) so that the server never counts more than 7 in any second.
+    requests_per_second: int = Field(default=5, ge=1, le=1000)
 
 
 class XeroSettings(BaseModel):
@@ -158,6 +162,34 @@ class ConnectionSettings(BaseModel):
     mapping: MappingSettings = MappingSettings()
 
 
+# Secrets of a [[connections]] entry may come from the environment instead of the file, as
+# KOMMO_XERO_CONNECTION_<NAME>__<SECTION>__<KEY> (NAME upper-cased, other than A-Z/0-9 → _).
+CONNECTION_SECRETS = (
+    ("kommo", "token"),
+    ("kommo", "client_secret"),
+    ("kommo", "webhook_secret"),
+    ("xero", "client_secret"),
+    ("xero", "webhook_key"),
+)
+
+
+def connection_env_var(name: str, section: str, key: str) -> str:
+    """The environment variable that holds `section.key` of connection `name`."""
+    tag = re.sub(r"[^A-Z0-9]", "_", name.upper())
+    return f"KOMMO_XERO_CONNECTION_{tag}__{section.upper()}__{key.upper()}"
+
+
+def _connection_with_env_secrets(raw: Any) -> Any:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        return raw
+    merged = dict(raw)
+    for section, key in CONNECTION_SECRETS:
+        value = os.environ.get(connection_env_var(raw["name"], section, key))
+        if value is not None:
+            merged[section] = {**dict(merged.get(section) or {}), key: value}
+    return merged
+
+
 class Settings(BaseSettings):
     """Everything the service needs; see docs/configuration.md and kommo-xero.example.toml."""
 
@@ -173,6 +205,17 @@ class Settings(BaseSettings):
     # Several connections in one deployment ([[connections]] tables). When empty, the
     # top-level connection_name/kommo/xero/mapping are the one connection.
     connections: list[ConnectionSettings] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _connection_secrets_from_env(cls, data: Any) -> Any:
+        # Before validation, so a secret given only in the environment satisfies the checks.
+        if isinstance(data, dict) and isinstance(data.get("connections"), list):
+            data = {
+                **data,
+                "connections": [_connection_with_env_secrets(c) for c in data["connections"]],
+            }
+        return data
 
     @field_validator("connections")
     @classmethod

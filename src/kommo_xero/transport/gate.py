@@ -133,3 +133,13 @@ class PostgresGate:
             (self._class & 0xFFFFFFFF,),
         )
         return int(str(found or 0))
+
+
+async def claim_executor_id(session: GateSession, executor_id: str) -> bool:
+    """Hold `executor_id` for as long as this process's session lives; False if another
+    live process holds it.
+
+    The engine recovers a restarted process's unfinished work by its executor id, so two
+    processes running under one id would both resume (and race on) the same workflows."""
+    lock = (lock_class("executor-ids"), lock_class(executor_id))
+    return bool(await session.ask("SELECT pg_try_advisory_lock(%s, %s)", lock))

@@ -122,6 +122,17 @@ def per_second(n: int) -> Rate:
     return Rate(n, Duration.SECOND)
 
 
+def spaced_per_second(n: int) -> list[Rate]:
+    """At most `n` calls a second, one every 1/n s, never `n` at once.
+
+    A budget of n per second lets n calls leave together and the next n a second later; any
+    delay on the way (network, a busy server) then puts more than n in some second of the
+    server's clock. Evenly spaced calls keep a margin of a whole gap against that jitter and
+    also satisfy servers that meter by spacing (a leaky bucket) rather than by count.
+    """
+    return [Rate(1, max(1, round(1000 / n)))]  # the interval in milliseconds
+
+
 def per_minute(n: int) -> Rate:
     return Rate(n, Duration.MINUTE)
 

@@ -186,7 +186,7 @@ def cluster_settings(
         connections = [
             c.model_copy(
                 update={
-                    "kommo": c.kommo.model_copy(update={"requests_per_second": 10_000}),
+                    "kommo": c.kommo.model_copy(update={"requests_per_second": 1000}),
                     "xero": c.xero.model_copy(
                         update={"calls_per_minute": 1_000_000, "calls_per_day": 10_000_000}
                     ),

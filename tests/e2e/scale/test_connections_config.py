@@ -89,3 +89,33 @@ def test_two_connections_with_one_webhook_secret_are_refused(tmp_path: Path) -> 
     )
     with pytest.raises(ConfigError, match="webhook_secret"):
         load_settings(path)
+
+
+def test_connection_secrets_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A [[connections]] entry without secrets in the file takes them from its env vars."""
+    path = tmp_path / "k.toml"
+    path.write_text(TWO.replace('webhook_secret = "globex-secret-globex-secret-globex"\n', ""))
+    monkeypatch.setenv(
+        "KOMMO_XERO_CONNECTION_GLOBEX__KOMMO__WEBHOOK_SECRET", "globex-from-env-globex-from-env"
+    )
+    monkeypatch.setenv("KOMMO_XERO_CONNECTION_GLOBEX__XERO__CLIENT_SECRET", "xero-secret-globex")
+    monkeypatch.setenv("KOMMO_XERO_CONNECTION_ACME__KOMMO__TOKEN", "acme-long-lived-token")
+    acme, globex = load_settings(path).connection_settings()
+    assert "globex-from-env-globex-from-env" == globex.kommo.webhook_secret.get_secret_value()
+    assert globex.xero.client_secret is not None
+    assert "xero-secret-globex" == globex.xero.client_secret.get_secret_value()
+    assert acme.kommo.token is not None
+    assert "acme-long-lived-token" == acme.kommo.token.get_secret_value()
+    # The file's values stay where no variable is set.
+    assert "acme-secret-acme-secret-acme-secret" == acme.kommo.webhook_secret.get_secret_value()
+    assert acme.xero.client_secret is None
+
+
+def test_a_missing_connection_secret_names_its_variable(tmp_path: Path) -> None:
+    """Without the file value or the variable, the error says which variable to set."""
+    path = tmp_path / "k.toml"
+    path.write_text(TWO.replace('webhook_secret = "globex-secret-globex-secret-globex"\n', ""))
+    with pytest.raises(ConfigError, match=r"connections\.1\.kommo.*KOMMO_XERO_CONNECTION_<NAME>__"):
+        load_settings(path)
