@@ -146,37 +146,69 @@ def statuses(database_url: str, workflow_ids: list[str]) -> Counter[str]:
         engine.dispose()
 
 
-def final_state(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    """Per connection, what a user would check: invoices per deal and what the deal shows."""
+def documents_attached(cluster: Cluster) -> int:
+    """Deals whose link row records the invoice PDF as attached."""
+    engine = _engine(cluster.database_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(sa.text("SELECT count(*) FROM links WHERE pdf_attached")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def wait_all_documents(cluster: Cluster, timeout: float) -> None:
+    expected = sum(len(d) for d in cluster.deals.values())
+    wait_until(lambda: documents_attached(cluster) >= expected, timeout=timeout, interval=2)
+
+
+def _created_notes(deal: dict[str, Any], number: str | None) -> int:
+    prefix = f"Xero invoice {number} created"
+    return sum(1 for n in deal["notes"] if str(n["params"].get("text", "")).startswith(prefix))
+
+
+def final_state(cluster: Cluster, documents: bool = False) -> dict[str, dict[str, Any]]:
+    """Per connection, what a user would check: invoices per deal and what the deal shows
+    (with `documents`: also exactly one "created" note and one PDF, named by the number)."""
     state: dict[str, dict[str, Any]] = {}
     for tenant in cluster.tenants:
         by_reference = Counter(i.reference for i in tenant.invoices())
         numbers = {i.reference: i.number for i in tenant.invoices()}
         leads = cluster.deals[tenant.name]
-        shown = 0
+        shown = with_documents = 0
         for lead_id in leads:
-            fields = tenant.deal(lead_id)["fields"]
-            if fields.get("Xero invoice number") == numbers.get(f"Kommo deal {lead_id}"):
+            deal = tenant.deal(lead_id)
+            number = numbers.get(f"Kommo deal {lead_id}")
+            if deal["fields"].get("Xero invoice number") == number:
                 shown += 1
+            pdfs = [f["name"] for f in deal["files"] if f["is_pdf"]]
+            if pdfs == [f"{number}.pdf"] and _created_notes(deal, number) == 1:
+                with_documents += 1
         state[tenant.name] = {
             "deals": len(leads),
             "invoices_per_deal": sorted({by_reference[f"Kommo deal {lead}"] for lead in leads}),
             "invoices_without_deal": len(set(by_reference) - {f"Kommo deal {x}" for x in leads}),
             "deals_showing_their_invoice": shown,
         }
+        if documents:
+            state[tenant.name]["deals_with_one_note_and_one_pdf"] = with_documents
     return state
 
 
-def expected_state(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    return {
-        tenant.name: {
-            "deals": len(cluster.deals[tenant.name]),
+def expected_state(cluster: Cluster, documents: bool = False) -> dict[str, dict[str, Any]]:
+    expected: dict[str, dict[str, Any]] = {}
+    for tenant in cluster.tenants:
+        deals = len(cluster.deals[tenant.name])
+        expected[tenant.name] = {
+            "deals": deals,
             "invoices_per_deal": [1],
             "invoices_without_deal": 0,
-            "deals_showing_their_invoice": len(cluster.deals[tenant.name]),
+            "deals_showing_their_invoice": deals,
         }
-        for tenant in cluster.tenants
-    }
+        if documents:
+            expected[tenant.name]["deals_with_one_note_and_one_pdf"] = deals
+    return expected
 
 
 def limits_seen(cluster: Cluster) -> dict[str, dict[str, int]]:
