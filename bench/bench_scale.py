@@ -151,8 +151,8 @@ def bottleneck(run: Run) -> str:
     kommo_rate = max(run.kommo_calls.values()) / run.seconds
     if not run.relaxed and xero_rate >= 45:
         return f"Xero's 60/min per organisation ({xero_rate:.0f} calls/min seen)"
-    if not run.relaxed and kommo_rate >= 5:
-        return f"Kommo's 7/s per account ({kommo_rate:.1f} calls/s seen)"
+    if not run.relaxed and kommo_rate >= 4:  # the service paces at 5/s
+        return f"Kommo pacing, 5/s per account ({kommo_rate:.1f} calls/s seen)"
     if run.cpu_share() >= 0.75:
         return f"CPU ({run.cpu_share():.0%} of {os.cpu_count()} cores)"
     lock_waits = sum(n for w, n in run.waits.items() if w.startswith(("Lock", "LWLock", "IO")))

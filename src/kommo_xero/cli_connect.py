@@ -63,10 +63,16 @@ ConfigOption = typer.Option(
 )
 
 
-def load(config: Path | None) -> tuple[Settings, CredentialStore]:
+ConnectionOption = typer.Option(
+    None, "--connection", help="Which connection (its name); default: the only or first one."
+)
+
+
+def load(config: Path | None, connection: str | None) -> tuple[Settings, Settings, CredentialStore]:
+    """The whole deployment's settings, the chosen connection's, and the credential store."""
     try:
         settings = load_settings(config)
-        return settings, open_credentials(settings)
+        return settings, settings.for_connection(connection), open_credentials(settings)
     except (ConfigError, SecretKeyError) as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
@@ -177,9 +183,10 @@ def connect_xero(
     tenant: str | None = typer.Option(None, "--tenant", help="Organisation (tenant id) to use."),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the consent page."),
     timeout: float = typer.Option(1200, help="Seconds to wait for the consent."),
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Connect Xero: OAuth consent and organisation choice, or check a custom connection."""
-    settings, credentials = load(config)
+    deployment, settings, credentials = load(config, connection)
     if not settings.xero.client_id or settings.xero.client_secret is None:
         raise _fail("set xero.client_id and xero.client_secret first (docs/setup-xero.md)")
     if custom:
@@ -208,7 +215,7 @@ def connect_xero(
         start = asyncio.run(start_xero(settings, credentials, legacy=legacy_scopes))
     except ConnectionConfigError as exc:
         raise _fail(str(exc)) from None
-    outcome = wait_for_consent(settings, credentials, start, browser=browser, timeout=timeout)
+    outcome = wait_for_consent(deployment, credentials, start, browser=browser, timeout=timeout)
     if outcome.status == CHOOSE_TENANT:
         chosen = tenant or _ask_tenant(outcome.tenants)
         try:
@@ -242,9 +249,10 @@ def connect_kommo(
     ),
     browser: bool = typer.Option(True, "--browser/--no-browser", help="Open the consent page."),
     timeout: float = typer.Option(1200, help="Seconds to wait for the consent."),
+    connection: str | None = ConnectionOption,
 ) -> None:
     """Connect Kommo: OAuth consent, or a long-lived token of a private integration."""
-    settings, credentials = load(config)
+    deployment, settings, credentials = load(config, connection)
     if long_lived:
         token = typer.prompt("Long-lived token", hide_input=True).strip()
         try:
@@ -259,7 +267,7 @@ def connect_kommo(
         start = asyncio.run(start_kommo(settings, credentials))
     except ConnectionConfigError as exc:
         raise _fail(str(exc)) from None
-    outcome = wait_for_consent(settings, credentials, start, browser=browser, timeout=timeout)
+    outcome = wait_for_consent(deployment, credentials, start, browser=browser, timeout=timeout)
     if outcome.status != DONE:
         raise _fail(outcome.message)
     _finish(outcome.message)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import insert, select, update
 
-from kommo_xero.config import Settings
+from kommo_xero.config import ConfigError, Settings
 from kommo_xero.connections.records import (
     KOMMO,
     OAUTH,
@@ -48,6 +48,7 @@ class ConsentOutcome:
     status: str  # pending | done | choose_tenant | failed
     message: str
     tenants: list[dict[str, str]] = field(default_factory=list)
+    connection_id: str = ""  # which connection the consent was for (set on completion)
 
 
 def _hash(state: str) -> str:
@@ -94,6 +95,17 @@ def _take_state(store: Store, service: str, state: str) -> str:
         row = conn.execute(select(oauth_states).where(oauth_states.c.state_hash == key)).first()
         assert row is not None
         return str(row.connection_id)
+
+
+def _connection_settings(settings: Settings, connection_id: str) -> Settings:
+    """The settings of the connection a consent was started for (its own app credentials)."""
+    try:
+        return settings.for_connection(connection_id)
+    except ConfigError:
+        raise ConsentRefused(
+            f"this consent was started for connection {connection_id!r}, which is no longer "
+            "configured; start it again with `kommo-xero connect … --connection NAME`"
+        ) from None
 
 
 def _finish(store: Store, state: str, status: str, message: str) -> None:
@@ -173,6 +185,7 @@ async def complete_xero(
     connection_id = _take_state(credentials.store, XERO, state)
     client = http or httpx.AsyncClient(timeout=30.0)
     try:
+        settings = _connection_settings(settings, connection_id)
         if error or not code:
             raise ConsentRefused(f"Xero consent was not given ({error or 'no code'})")
         tokens = await xero_oauth(settings, client).exchange_code(code)
@@ -202,10 +215,13 @@ async def complete_xero(
             f"Xero connected {len(tenants)} organisations: choose one with "
             "`kommo-xero connect xero --tenant ID`",
             tenants,
+            connection_id,
         )
     else:
         outcome = ConsentOutcome(
-            DONE, f"Xero connected to {chosen['tenantName'] or chosen['tenantId']}"
+            DONE,
+            f"Xero connected to {chosen['tenantName'] or chosen['tenantId']}",
+            connection_id=connection_id,
         )
     _finish(credentials.store, state, outcome.status, outcome.message)
     return outcome
@@ -224,6 +240,7 @@ async def complete_kommo(
     connection_id = _take_state(credentials.store, KOMMO, state)
     client = http or httpx.AsyncClient(timeout=30.0)
     try:
+        settings = _connection_settings(settings, connection_id)
         if error or not code:
             raise ConsentRefused(f"Kommo consent was not given ({error or 'no code'})")
         tokens = await kommo_oauth(settings, client).exchange_code(code)
@@ -245,4 +262,4 @@ async def complete_kommo(
     account = jwt_claim(tokens.access_token, "account_id")
     message = f"Kommo connected (account {account})" if account else "Kommo connected"
     _finish(credentials.store, state, DONE, message)
-    return ConsentOutcome(DONE, message)
+    return ConsentOutcome(DONE, message, connection_id=connection_id)

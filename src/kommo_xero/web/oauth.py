@@ -76,7 +76,8 @@ def oauth_router(service: OAuthHost) -> APIRouter:
         log.info("oauth.connected", service=service_name, status=outcome.status)
         if outcome.status == DONE and service.started:
             try:
-                started = await resume(service.store, service.settings.connection_name)
+                connection_id = outcome.connection_id or service.settings.connection_name
+                started = await resume(service.store, connection_id)
                 log.info("oauth.resumed", service=service_name, workflows=len(started))
             except Exception as exc:  # the connection is stored; resuming can be retried
                 log.error("oauth.resume_failed", service=service_name, error=str(exc))
