@@ -22,8 +22,13 @@ def add_pages(router: APIRouter, board: Dashboard) -> None:
     page_auth = Depends(board.auth.require_page)
     api_auth = Depends(board.auth.require_api)
 
+    def connection_ids() -> list[str]:
+        return [rt.connection_id for rt in service.runtimes] or [
+            s.connection_name for s in service.settings.connection_settings()
+        ]
+
     def connection_choice(request: Request) -> str:
-        known = [rt.connection_id for rt in service.runtimes] or [service.settings.connection_name]
+        known = connection_ids()
         chosen = request.query_params.get("connection", "")
         return chosen if chosen in known else known[0]
 
@@ -60,6 +65,7 @@ def add_pages(router: APIRouter, board: Dashboard) -> None:
             "links.html",
             active="links",
             connection_id=connection_id,
+            connection_ids=connection_ids(),
             filters=filters,
             page=page,
             statuses=queries.XERO_STATUSES,
@@ -108,16 +114,19 @@ def add_pages(router: APIRouter, board: Dashboard) -> None:
 
     @router.get(f"{PREFIX}/settings", response_class=HTMLResponse, dependencies=[page_auth])
     def settings(request: Request) -> HTMLResponse:
-        rt = service.runtimes[0] if service.runtimes else None
+        connection_id = connection_choice(request)
+        chosen = service.settings.for_connection(connection_id)
         return board.page(
             request,
             "settings.html",
             active="settings",
-            sections=views.settings_sections(service.settings),
-            mapping=service.settings.mapping,
-            runtime=rt,
-            paid_stage=getattr(service.settings.mapping, "paid_stage", None),
-            webhooks=views.webhook_urls(service.settings),
+            connection_id=connection_id,
+            connection_ids=connection_ids(),
+            sections=views.settings_sections(chosen),
+            mapping=chosen.mapping,
+            runtime=views.runtime_for(service, connection_id),
+            paid_stage=getattr(chosen.mapping, "paid_stage", None),
+            webhooks=views.webhook_urls(chosen),
         )
 
     @router.get(f"{PREFIX}/sandbox", response_class=HTMLResponse, dependencies=[page_auth])

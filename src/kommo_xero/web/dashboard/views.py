@@ -93,11 +93,14 @@ def _tokens(settings: Settings, rt: Runtime | None) -> list[TokenHealth]:
 
 
 def connection_health(service: Service) -> list[ConnectionHealth]:
-    runtimes: list[Runtime | None] = list(service.runtimes) or [None]
+    # Before the service has connected (or when it could not), every configured connection
+    # is still listed, shown as not connected.
+    pairs: list[tuple[Settings, Runtime | None]] = [(rt.settings, rt) for rt in service.runtimes]
+    if not pairs:
+        pairs = [(s, None) for s in service.settings.connection_settings()]
     found = []
-    for rt in runtimes:
-        settings = rt.settings if rt else service.settings
-        connection_id = rt.connection_id if rt else settings.connection_name
+    for settings, rt in pairs:
+        connection_id = settings.connection_name
         found.append(
             ConnectionHealth(
                 connection_id=connection_id,
