@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import tempfile
 import threading
 import time
@@ -86,10 +87,15 @@ class Run:
     kommo_calls: dict[str, int]
     waits: Counter[str]
     busy_sessions: float
+    simulators_cpu_s: float  # this process: the four simulators (one interpreter, one GIL)
 
     @property
     def per_minute(self) -> float:
         return self.deals / self.seconds * 60
+
+    def simulators_share(self) -> float:
+        """Share of one core the simulators' process used (1.0: a whole core, its ceiling)."""
+        return self.simulators_cpu_s / self.seconds
 
     def cpu_share(self) -> float:
         """Share of the machine's CPU the service processes used during the run."""
@@ -105,6 +111,11 @@ def _kommo_calls(cluster: Cluster) -> dict[str, int]:
     return found
 
 
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder, postgres_database() as url:
         cluster = start_cluster(Path(folder), url, workers=processes - 1, relaxed=relaxed)
@@ -115,6 +126,7 @@ def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
             for tenant in cluster.tenants:
                 tenant.kommo_sim.delete("/calls")
             cpu_before = [p.cpu_seconds() for p in cluster.processes]
+            sims_before = _own_cpu_seconds()
             xero_before = {t.name: int(t.counters().get("total", 0)) for t in cluster.tenants}
             sampler = WaitSampler(url)
             sampler.start()
@@ -124,6 +136,7 @@ def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
             seconds = time.monotonic() - started
             sampler.stop()
             cpu = [p.cpu_seconds() - b for p, b in zip(cluster.processes, cpu_before, strict=True)]
+            sims_cpu = _own_cpu_seconds() - sims_before
             state = final_state(cluster)
             assert all(s["invoices_per_deal"] == [1] for s in state.values()), state
             return Run(
@@ -139,6 +152,7 @@ def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
                 kommo_calls=_kommo_calls(cluster),
                 waits=sampler.seen,
                 busy_sessions=sampler.busy_sessions(),
+                simulators_cpu_s=sims_cpu,
             )
         finally:
             cluster.stop()
@@ -153,6 +167,11 @@ def bottleneck(run: Run) -> str:
         return f"Xero's 60/min per organisation ({xero_rate:.0f} calls/min seen)"
     if not run.relaxed and kommo_rate >= 4:  # the service paces at 5/s
         return f"Kommo pacing, 5/s per account ({kommo_rate:.1f} calls/s seen)"
+    if run.simulators_share() >= 0.8:
+        return (
+            f"the simulators' process ({run.simulators_share():.0%} of one core: one Python "
+            "interpreter answers every API call of both connections)"
+        )
     if run.cpu_share() >= 0.75:
         return f"CPU ({run.cpu_share():.0%} of {os.cpu_count()} cores)"
     lock_waits = sum(n for w, n in run.waits.items() if w.startswith(("Lock", "LWLock", "IO")))
@@ -176,6 +195,8 @@ def report(run: Run) -> None:
         f"    Xero calls {run.xero_calls} ({max(run.xero_calls.values()) / run.seconds * 60:.0f}"
         f"/min max per org); Kommo calls {run.kommo_calls}"
     )
+    sims_share = run.simulators_share()
+    print(f"    simulators: {run.simulators_cpu_s:5.1f} s CPU ({sims_share:.0%} of a core)")
     print(f"    database: {run.busy_sessions:.1f} active sessions on average; waits: {top_waits}")
     print(f"    bottleneck: {bottleneck(run)}")
 
@@ -191,7 +212,7 @@ def main() -> None:
     print(f"two connections, {args.deals} deals each, {LATENCY_MS} ms added per API call")
     for relaxed, which in (
         (True, counts),
-        (False, [int(n) for n in args.enforced_processes.split(",")]),
+        (False, [int(n) for n in args.enforced_processes.split(",") if n]),
     ):
         for n in which:
             run = run_once(n, relaxed, args.deals)

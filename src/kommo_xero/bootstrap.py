@@ -229,10 +229,13 @@ class Service:
             ) from exc
         except SetupError as exc:
             raise StartupError(f"{exc}; fix the configuration or run `kommo-xero setup`.") from exc
-        gate = None
+        gate = batch_gate = None
         if self.gate_session is not None:
             # Keyed like the pacer: two connections to one organisation share its limit.
             gate = PostgresGate(self.gate_session, xero.pace_key, settings.service.xero_concurrency)
+            batch_gate = PostgresGate(
+                self.gate_session, f"invoice-batches:{settings.connection_name}", slots=1
+            )
         return Runtime(
             connection_id=settings.connection_name,
             settings=settings,
@@ -246,6 +249,7 @@ class Service:
             kommo_ui_url=settings.kommo.base_url,
             stages=stages,
             gate=gate,
+            batch_gate=batch_gate,
         )
 
     async def stop(self) -> None:

@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from kommo_xero.store.tables import (
@@ -18,6 +29,7 @@ from kommo_xero.store.tables import (
     effects,
     history,
     invoice_batches,
+    invoice_orders,
     links,
     parked,
 )
@@ -212,6 +224,8 @@ class Store:
             conn.execute(
                 update(links).where(links.c.id.in_(list(link_ids))).values(batch_id=batch_id)
             )
+            # Now in a batch: no longer waiting in the shared queue (same transaction).
+            conn.execute(delete(invoice_orders).where(invoice_orders.c.link_id.in_(list(link_ids))))
 
     def batch(self, batch_id: str) -> Row | None:
         with self.tx() as conn:

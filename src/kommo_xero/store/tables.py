@@ -136,6 +136,19 @@ invoice_batches = Table(
     Column("completed_at", DateTime(timezone=True), nullable=True),
 )
 
+# Invoice requests waiting for their connection's next batch. Every process adds its own;
+# whichever process holds the connection's batch slot sends everyone's in one call (so
+# several processes still make one batch, not one each). A row goes when its batch opens.
+invoice_orders = Table(
+    "invoice_orders",
+    metadata,
+    Column("link_id", Integer, primary_key=True),
+    Column("connection_id", String(64), nullable=False),
+    Column("request_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_invoice_orders_connection", "connection_id", "created_at"),
+)
+
 # Reconciliation cursors ("last Xero If-Modified-Since", "last Kommo event time").
 cursors = Table(
     "cursors",

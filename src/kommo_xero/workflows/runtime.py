@@ -174,6 +174,9 @@ class Runtime:
     stages: FlowStages | None = None  # flows B and C (None until resolved at start)
     # Xero calls in flight for this tenant; bootstrap sets a cross-process gate on PostgreSQL.
     gate: Gate | None = None
+    # One sender of invoice batches for this connection at a time (across processes on
+    # PostgreSQL), so that queued orders of every process go out together.
+    batch_gate: Gate | None = None
 
     @property
     def rules(self) -> MappingRules:
@@ -198,6 +201,12 @@ class Runtime:
         if self.gate is None:
             self.gate = LocalGate(self.settings.service.xero_concurrency)
         return self.gate.slot()
+
+    def invoice_batch_slot(self) -> AbstractAsyncContextManager[None]:
+        """The connection's one slot for sending invoice batches."""
+        if self.batch_gate is None:
+            self.batch_gate = LocalGate(1)
+        return self.batch_gate.slot()
 
     async def organisation(self) -> Organisation:
         cache = self.org

@@ -18,7 +18,8 @@ from typing import Any
 
 from kommo_xero.domain.model import InvoicePlan
 from kommo_xero.domain.status import status_label
-from kommo_xero.transport import ValidationFailed
+from kommo_xero.store.invoice_orders import InvoiceOrders
+from kommo_xero.transport import TransientError, ValidationFailed
 from kommo_xero.workflows.batching import Batcher
 from kommo_xero.workflows.runtime import Runtime
 from kommo_xero.xero.models import (
@@ -119,37 +120,75 @@ def _result_json(result: ItemResult[Invoice]) -> dict[str, Any]:
     }
 
 
+def _request_json(order: InvoiceOrder) -> dict[str, Any]:
+    request = invoice_request(order.plan, order.contact_id)
+    return request.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+async def _send_oldest(rt: Runtime, queue: InvoiceOrders) -> bool:
+    """Send the connection's longest-waiting orders, whichever process queued them, as one
+    batch. The request is stored (with its Idempotency-Key) before it leaves."""
+    taken = queue.oldest(rt.connection_id, rt.settings.mapping.batch_size)
+    if not taken:
+        return False
+    batch_id = uuid.uuid4().hex
+    key = f"kx-invoices-{batch_id}"
+    link_ids = [link_id for link_id, _ in taken]
+    stored = {"link_ids": link_ids, "invoices": [request for _, request in taken]}
+    rt.store.open_batch(batch_id, rt.connection_id, key, stored, link_ids)
+    await _send(rt, batch_id, key, stored["invoices"])
+    return True
+
+
+async def _send(rt: Runtime, batch_id: str, key: str, invoices: list[dict[str, Any]]) -> None:
+    """Send a stored batch (again, after a crash: same key, so Xero replays its answer) and
+    store the answer, one result per invoice."""
+    requests = [InvoiceCreate.model_validate(i) for i in invoices]
+    try:
+        async with rt.xero_gate():
+            results = await rt.xero.create_invoices(requests, idempotency_key=key)
+    except ValidationFailed as exc:  # the whole batch refused: every order gets the reasons
+        refused = {"ok": False, "errors": exc.errors, "invoice": None}
+        rt.store.complete_batch(batch_id, [refused] * len(requests))
+        return
+    rt.store.complete_batch(batch_id, [_result_json(r) for r in results])
+
+
+async def _answer(rt: Runtime, order: InvoiceOrder) -> dict[str, Any] | BaseException:
+    """This order's outcome, read from the batch that carried it."""
+    link = rt.store.link(order.link_id)
+    batch_id = link["batch_id"] if link else None
+    try:
+        found = await _recover(rt, order, batch_id) if batch_id else None
+    except InvoiceRefused as refused:
+        return refused
+    if found is None:  # the batch is gone or made nothing: the step tries again
+        return TransientError("xero", "the batch carrying this invoice made nothing; retrying")
+    return found
+
+
 def _batcher(rt: Runtime) -> Batcher[InvoiceOrder, dict[str, Any]]:
     batcher = rt.extras.get("invoice_creator")
     if batcher is None:
+        queue = InvoiceOrders(rt.store.engine)
 
         async def flush(orders: Sequence[InvoiceOrder]) -> list[dict[str, Any] | BaseException]:
-            batch_id = uuid.uuid4().hex
-            key = f"kx-invoices-{batch_id}"
-            requests = [invoice_request(o.plan, o.contact_id) for o in orders]
-            link_ids = [o.link_id for o in orders]
-            stored = {
-                "link_ids": link_ids,
-                "invoices": [
-                    r.model_dump(mode="json", by_alias=True, exclude_none=True) for r in requests
-                ],
-            }
-            rt.store.open_batch(batch_id, rt.connection_id, key, stored, link_ids)
-            async with rt.xero_gate():
-                results = await rt.xero.create_invoices(requests, idempotency_key=key)
-            rt.store.complete_batch(batch_id, [_result_json(r) for r in results])
-            out: list[dict[str, Any] | BaseException] = []
-            for order, result in zip(orders, results, strict=True):
-                if result.ok and result.item is not None:
-                    out.append(record(rt, order.link_id, result.item, order.contact_id))
-                else:
-                    out.append(InvoiceRefused(result.errors))
-            return out
+            # Queue ours, then take the connection's batch slot. Whoever holds it sends the
+            # oldest orders of every process; by the time we hold it, ours may be sent already.
+            queue.add(rt.connection_id, [(o.link_id, _request_json(o)) for o in orders])
+            async with rt.invoice_batch_slot():
+                while queue.still_queued(o.link_id for o in orders):
+                    if not await _send_oldest(rt, queue):
+                        break
+                return [await _answer(rt, order) for order in orders]
 
         batcher = Batcher(
             flush,
             window=rt.settings.mapping.batch_window_ms / 1000,
             max_size=rt.settings.mapping.batch_size,
+            # Flushes only queue and wait: the batch slot lets one send at a time, and orders
+            # queued meanwhile (from here or other processes) leave together in the next call.
+            max_in_flight=8,
         )
         rt.extras["invoice_creator"] = batcher
     return batcher
@@ -176,12 +215,7 @@ async def _recover(rt: Runtime, order: InvoiceOrder, batch_id: str) -> dict[str,
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=UTC)
         if datetime.now(UTC) - created_at < REPLAY_WINDOW:
-            requests = [InvoiceCreate.model_validate(i) for i in stored["invoices"]]
-            async with rt.xero_gate():
-                results = await rt.xero.create_invoices(
-                    requests, idempotency_key=batch["idempotency_key"]
-                )
-            rt.store.complete_batch(batch_id, [_result_json(r) for r in results])
+            await _send(rt, batch_id, batch["idempotency_key"], stored["invoices"])
         else:
             found = await _find_by_reference(rt, order.plan.reference)
             return record(rt, order.link_id, found, order.contact_id) if found else None
@@ -201,10 +235,12 @@ async def create_invoice(rt: Runtime, order: InvoiceOrder) -> dict[str, Any]:
         if invoice is not None:
             return snapshot(invoice)
     if link is not None and link["batch_id"]:
-        recovered = await _recover(rt, order, link["batch_id"])
+        try:
+            recovered = await _recover(rt, order, link["batch_id"])
+        except InvoiceRefused:
+            # That earlier batch made no invoice for this deal; this attempt (after the user
+            # fixed what Xero refused) asks again.
+            recovered = None
         if recovered is not None:
             return recovered
-    try:
-        return await _batcher(rt).submit(order)
-    except ValidationFailed as exc:  # the whole batch was refused (summarised errors)
-        raise InvoiceRefused(exc.errors) from exc
+    return await _batcher(rt).submit(order)

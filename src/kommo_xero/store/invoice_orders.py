@@ -1,0 +1,62 @@
+"""The queue of invoice requests shared by every process of a connection (see tables.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from kommo_xero.store.repository import now
+from kommo_xero.store.tables import invoice_orders
+
+
+class InvoiceOrders:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, connection_id: str, orders: Sequence[tuple[int, Any]]) -> None:
+        """Queue `(link_id, request)` pairs; a link already queued is left as it is (a step
+        that runs again after a crash adds its order again)."""
+        with self.engine.begin() as conn:
+            ids = [link_id for link_id, _ in orders]
+            queued = set(
+                conn.execute(
+                    select(invoice_orders.c.link_id).where(invoice_orders.c.link_id.in_(ids))
+                ).scalars()
+            )
+            fresh = [
+                {
+                    "link_id": link_id,
+                    "connection_id": connection_id,
+                    "request_json": json.dumps(request),
+                    "created_at": now(),
+                }
+                for link_id, request in orders
+                if link_id not in queued
+            ]
+            if fresh:
+                conn.execute(insert(invoice_orders), fresh)
+
+    def still_queued(self, link_ids: Iterable[int]) -> set[int]:
+        """Which of these links are not in any batch yet."""
+        with self.engine.begin() as conn:
+            return set(
+                conn.execute(
+                    select(invoice_orders.c.link_id).where(
+                        invoice_orders.c.link_id.in_(list(link_ids))
+                    )
+                ).scalars()
+            )
+
+    def oldest(self, connection_id: str, limit: int) -> list[tuple[int, Any]]:
+        """The connection's longest-waiting orders, first come first served."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(invoice_orders.c.link_id, invoice_orders.c.request_json)
+                .where(invoice_orders.c.connection_id == connection_id)
+                .order_by(invoice_orders.c.created_at, invoice_orders.c.link_id)
+                .limit(limit)
+            )
+            return [(int(r[0]), json.loads(r[1])) for r in rows]
