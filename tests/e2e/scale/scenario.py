@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from tests.e2e.scale.cluster import (
     wait_until,
     write_config,
 )
+from tests.integration.flows.conftest import postgres_database
 
 from kommo_xero.sandbox.server import free_port
 from kommo_xero.workflows.engine import engine_database_url
@@ -72,6 +75,17 @@ def start_cluster(
         cluster.stop()
         raise
     return cluster
+
+
+@contextmanager
+def running_cluster(tmp_path: Path, workers: int, postgres: bool = True) -> Iterator[Cluster]:
+    """A started cluster (on a fresh PostgreSQL database, or on SQLite), stopped afterwards."""
+    with postgres_database() if postgres else nullcontext(None) as url:
+        cluster = start_cluster(tmp_path, url, workers=workers)
+        try:
+            yield cluster
+        finally:
+            cluster.stop()
 
 
 def approve_all(cluster: Cluster, per_connection: int) -> None:

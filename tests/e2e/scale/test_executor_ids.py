@@ -9,18 +9,13 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.scale.cluster import CLI
-from tests.e2e.scale.scenario import Cluster, start_cluster
-from tests.integration.flows.conftest import postgres_database
+from tests.e2e.scale.scenario import Cluster, running_cluster
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with postgres_database() as url:
-        running = start_cluster(tmp_path, url, workers=1)
-        try:
-            yield running
-        finally:
-            running.stop()
+    with running_cluster(tmp_path, workers=1) as running:
+        yield running
 
 
 def _second_worker(cluster: Cluster, executor_id: str) -> subprocess.CompletedProcess[str]:

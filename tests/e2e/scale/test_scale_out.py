@@ -17,12 +17,11 @@ from tests.e2e.scale.scenario import (
     invoiced_count,
     limits_seen,
     pending_of,
-    start_cluster,
+    running_cluster,
     statuses,
     wait_all_documents,
     wait_all_written_back,
 )
-from tests.integration.flows.conftest import postgres_database
 
 # 250 deals per connection = 500 in all, as the issue asks. Xero's 60 calls a minute per
 # organisation is what sets the pace (invoices go 50 to a call, but contacts, organisation
@@ -33,12 +32,8 @@ LIMIT_S = 420
 
 @pytest.fixture
 def postgres_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with postgres_database() as url:
-        cluster = start_cluster(tmp_path, url, workers=3)
-        try:
-            yield cluster
-        finally:
-            cluster.stop()
+    with running_cluster(tmp_path, workers=3) as cluster:
+        yield cluster
 
 
 def _check_limits(cluster: Cluster) -> None:
@@ -68,12 +63,8 @@ def test_four_processes_sync_500_deals_once_within_the_limits(postgres_cluster: 
 
 @pytest.fixture
 def small_postgres_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with postgres_database() as url:
-        cluster = start_cluster(tmp_path, url, workers=2)
-        try:
-            yield cluster
-        finally:
-            cluster.stop()
+    with running_cluster(tmp_path, workers=2) as cluster:
+        yield cluster
 
 
 @pytest.mark.postgres
@@ -114,11 +105,8 @@ def test_a_worker_killed_mid_run_finishes_its_work_after_restart(
 
 @pytest.fixture
 def sqlite_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = start_cluster(tmp_path, None, workers=0)
-    try:
+    with running_cluster(tmp_path, workers=0, postgres=False) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.mark.slow
