@@ -88,6 +88,7 @@ class Run:
     waits: Counter[str]
     busy_sessions: float
     simulators_cpu_s: float  # this process: the four simulators (one interpreter, one GIL)
+    xero_routes: Counter[str]  # first connection's Xero calls by route: what the budget went on
 
     @property
     def per_minute(self) -> float:
@@ -153,6 +154,7 @@ def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
                 waits=sampler.seen,
                 busy_sessions=sampler.busy_sessions(),
                 simulators_cpu_s=sims_cpu,
+                xero_routes=Counter(cluster.tenants[0].xero_sim.get("/calls").json()["calls"]),
             )
         finally:
             cluster.stop()
@@ -195,6 +197,8 @@ def report(run: Run) -> None:
         f"    Xero calls {run.xero_calls} ({max(run.xero_calls.values()) / run.seconds * 60:.0f}"
         f"/min max per org); Kommo calls {run.kommo_calls}"
     )
+    routes = ", ".join(f"{r} {n}" for r, n in run.xero_routes.most_common(6))
+    print(f"    Xero calls by route ({next(iter(run.xero_calls))}): {routes}")
     sims_share = run.simulators_share()
     print(f"    simulators: {run.simulators_cpu_s:5.1f} s CPU ({sims_share:.0%} of a core)")
     print(f"    database: {run.busy_sessions:.1f} active sessions on average; waits: {top_waits}")
@@ -207,7 +211,7 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2,3")
     parser.add_argument("--enforced-processes", default="1,3")
     args = parser.parse_args()
-    counts = [int(n) for n in args.processes.split(",")]
+    counts = [int(n) for n in args.processes.split(",") if n]
     runs: list[Run] = []
     print(f"two connections, {args.deals} deals each, {LATENCY_MS} ms added per API call")
     for relaxed, which in (
