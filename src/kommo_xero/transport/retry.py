@@ -54,9 +54,11 @@ async def send_with_retry(
     pacer: Pacer | None = None,
     policy: RetryPolicy | None = None,
     retry_after_hint: Callable[[httpx.Response], float | None] | None = None,
+    prepaid: bool = False,
 ) -> httpx.Response:
     """Send the request made by `build()` (rebuilt on every attempt) and return the final response.
 
+    With `prepaid`, the caller has already waited for the pacer for the first attempt.
     Non-retryable error statuses are returned as they are: the caller maps them to typed errors.
     Raises `TransientError` when every attempt failed, `RateLimited` for long server waits.
     """
@@ -65,7 +67,8 @@ async def send_with_retry(
     last_error = ""
     request = build()
     for attempt in range(policy.attempts):
-        await pacer.acquire(pace_key)
+        if attempt > 0 or not prepaid:
+            await pacer.acquire(pace_key)
         request = build()
         try:
             response = await client.send(request)

@@ -127,7 +127,11 @@ def _request_json(order: InvoiceOrder) -> dict[str, Any]:
 
 async def _send_oldest(rt: Runtime, queue: InvoiceOrders) -> bool:
     """Send the connection's longest-waiting orders, whichever process queued them, as one
-    batch. The request is stored (with its Idempotency-Key) before it leaves."""
+    batch. The request is stored (with its Idempotency-Key) before it leaves.
+
+    The call's budget is waited for *before* the orders are taken: while Xero's pacing holds
+    the call back, more orders join the queue and leave with it."""
+    await rt.xero.wait_for_budget()
     taken = queue.oldest(rt.connection_id, rt.settings.mapping.batch_size)
     if not taken:
         return False

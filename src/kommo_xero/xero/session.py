@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,11 @@ def fit_idempotency_key(key: str) -> str:
 
 def _next_utc_midnight(now: datetime) -> datetime:
     return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+
+
+# Set by `XeroSession.wait_for_budget` in the caller's task; the next call it makes there
+# spends that budget instead of waiting again.
+_prepaid: ContextVar[bool] = ContextVar("xero_call_prepaid", default=False)
 
 
 class XeroSession:
@@ -69,6 +75,14 @@ class XeroSession:
     @property
     def pace_key(self) -> str:
         return f"xero:{self.tenant_id or 'custom-connection'}"
+
+    async def wait_for_budget(self) -> None:
+        """Wait until this organisation's pacing admits one more call, and keep that call for
+        the next request made from the current task. A caller that builds its request from
+        whatever is waiting (an invoice batch) waits first, so the wait fills the batch."""
+        if self._pacer is not None:
+            await self._pacer.acquire(self.pace_key)
+            _prepaid.set(True)
 
     @property
     def limits(self) -> XeroLimits:
@@ -139,6 +153,9 @@ class XeroSession:
                 timeout=self._timeout,
             )
 
+        prepaid = accounting and _prepaid.get()
+        if prepaid:
+            _prepaid.set(False)
         response = await send_with_retry(
             self._http,
             build,
@@ -146,6 +163,7 @@ class XeroSession:
             pace_key=self.pace_key if accounting else "xero:identity",
             pacer=self._pacer,
             policy=self._retry,
+            prepaid=prepaid,
         )
         if accounting:
             self._observe_limits(response)
