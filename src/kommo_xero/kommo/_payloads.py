@@ -134,6 +134,36 @@ class LeadPatch(_Write):
             body["_embedded"] = {"tags": [{"name": tag} for tag in self.tags]}
         return body
 
+    def then(self, later: LeadPatch) -> LeadPatch:
+        """This patch followed by `later` for the same lead, as one patch: later values win."""
+        if later.id != self.id:
+            raise ValueError(f"cannot merge patches of leads {self.id} and {later.id}")
+        fields = {_field_key(f): f for f in self.fields}
+        fields.update({_field_key(f): f for f in later.fields})
+        scalars = {
+            key: value
+            for key in ("name", "price", "pipeline_id", "status_id", "tags", "request_id")
+            if (value := getattr(later, key)) is not None
+        }
+        return self.model_copy(update={**scalars, "fields": list(fields.values())})
+
+
+def _field_key(field: FieldWrite) -> tuple[int | None, str | None]:
+    return field.field_id, field.field_code
+
+
+def merge_lead_patches(patches: list[LeadPatch]) -> list[LeadPatch]:
+    """One item per lead, in first-seen order, each lead's patches applied in turn.
+
+    Kommo's docs say nothing of one lead appearing twice in a PATCH /leads batch, so we
+    never send that: two writes queued together for one deal become the write they add up to.
+    """
+    merged: dict[int, LeadPatch] = {}
+    for patch in patches:
+        held = merged.get(patch.id)
+        merged[patch.id] = patch if held is None else held.then(patch)
+    return list(merged.values())
+
 
 class ContactCreate(_Write):
     name: str | None = None

@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from kommo_xero.kommo._payloads import FieldValue, FieldWrite, LeadPatch, NoteCreate
+from kommo_xero.kommo._payloads import (
+    FieldValue,
+    FieldWrite,
+    LeadPatch,
+    NoteCreate,
+    merge_lead_patches,
+)
 from kommo_xero.workflows.batching import Batcher
 from kommo_xero.workflows.runtime import Runtime
 
@@ -30,8 +36,9 @@ def _patch_batcher(rt: Runtime) -> Batcher[LeadPatch, None]:
     if batcher is None:
 
         async def flush(patches: Sequence[LeadPatch]) -> list[None]:
-            # One lead twice in a batch: Kommo applies items in order, so the last one wins.
-            await rt.kommo.update_leads(list(patches))
+            # One lead twice in a batch (a field write and a stage move, say) is sent as one
+            # item: what Kommo does with a repeated id in one request is not documented.
+            await rt.kommo.update_leads(merge_lead_patches(list(patches)))
             return [None] * len(patches)
 
         batcher = Batcher(flush, window=0.1, max_size=50)

@@ -163,6 +163,22 @@ class TestLeads:
         lead = kommo.get(f"/api/v4/leads/{lead_id}").json()
         assert (lead["status_id"], lead["pipeline_id"]) == (PAYMENT_APPROVED, PIPELINE)
 
+    def test_field_only_item_keeps_a_stage_moved_earlier_in_the_batch(
+        self, kommo: httpx.Client
+    ) -> None:
+        """A later item without status_id leaves the stage an earlier item moved the lead to."""
+        [lead_id] = add_leads(kommo, {"name": "a", "status_id": PAYMENT_APPROVED})
+        response = kommo.patch(
+            "/api/v4/leads",
+            json=[{"id": lead_id, "status_id": NEGOTIATION}, {"id": lead_id, "price": 7}],
+        )
+        assert response.status_code == 200, response.text
+        lead = kommo.get(f"/api/v4/leads/{lead_id}").json()
+        assert (lead["status_id"], lead["price"]) == (NEGOTIATION, 7)
+        params = {"filter[type]": "lead_status_changed"}
+        moves = kommo.get("/api/v4/events", params=params).json()["_embedded"]["events"]
+        assert len([e for e in moves if e["entity_id"] == lead_id]) == 1
+
     def test_filter_by_stage(self, kommo: httpx.Client) -> None:
         """filter[statuses][0][...] returns only leads in that stage."""
         [_, approved] = add_leads(

@@ -80,11 +80,12 @@ class LeadWrites:
         status_id = item.get("status_id")
         if status_id is None:
             if existing is not None and existing.pipeline_id == pipeline.id:
-                status_id = existing.status_id
-            else:  # API-created leads land in the first stage after "Incoming leads"
-                status_id = min(
-                    (s for s in pipeline.statuses if s.type == 0), key=lambda s: s.sort
-                ).id
+                # The stage is left as it is when the write is applied: a batch may move
+                # this lead in an earlier item, and a later field-only item keeps that move.
+                return
+            # Leads created, or moved to another pipeline, without a stage land in the first
+            # stage after "Incoming leads".
+            status_id = min((s for s in pipeline.statuses if s.type == 0), key=lambda s: s.sort).id
         elif status_id not in status_ids:
             errors.append(choice_error("status_id"))
             return
