@@ -76,6 +76,7 @@ class KommoBase:
         json: Any = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        replay_safe: bool = True,
     ) -> httpx.Response:
         url = self._url(path_or_url)
 
@@ -98,6 +99,7 @@ class KommoBase:
             pacer=self._pacer,
             policy=self._retry,
             retry_after_hint=retry_after_from_body,
+            replay_safe=replay_safe,
         )
         raise_for_kommo(response)
         return response

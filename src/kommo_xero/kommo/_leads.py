@@ -96,7 +96,11 @@ class LeadsApi(KommoBase):
         created: list[CreatedRef] = []
         for chunk in chunked(leads, WRITE_BATCH):
             items = await self._embedded(
-                "POST", "/api/v4/leads", "leads", json=[lead.to_api() for lead in chunk]
+                "POST",
+                "/api/v4/leads",
+                "leads",
+                json=[lead.to_api() for lead in chunk],
+                replay_safe=False,
             )
             created.extend(CreatedRef.model_validate(item) for item in items)
         return created
@@ -106,7 +110,10 @@ class LeadsApi(KommoBase):
         results: list[ComplexResult] = []
         for chunk in chunked(leads, WRITE_BATCH):
             body = await self._json(
-                "POST", "/api/v4/leads/complex", json=[lead.to_api() for lead in chunk]
+                "POST",
+                "/api/v4/leads/complex",
+                json=[lead.to_api() for lead in chunk],
+                replay_safe=False,
             )
             results.extend(ComplexResult.model_validate(item) for item in body or [])
         return results
@@ -146,7 +153,11 @@ class LeadsApi(KommoBase):
         ids: list[int] = []
         for chunk in chunked(notes, WRITE_BATCH):
             items = await self._embedded(
-                "POST", "/api/v4/leads/notes", "notes", json=[note.to_api() for note in chunk]
+                "POST",
+                "/api/v4/leads/notes",
+                "notes",
+                json=[note.to_api() for note in chunk],
+                replay_safe=False,
             )
             ids.extend(int(item["id"]) for item in items)
         return ids

@@ -69,7 +69,9 @@ class PartiesApi(KommoBase):
     ) -> list[CreatedRef]:
         created: list[CreatedRef] = []
         for chunk in chunked(items, WRITE_BATCH):
-            answer = await self._embedded("POST", path, key, json=[c.to_api() for c in chunk])
+            answer = await self._embedded(
+                "POST", path, key, json=[c.to_api() for c in chunk], replay_safe=False
+            )
             created.extend(CreatedRef.model_validate(item) for item in answer)
         return created
 

@@ -34,6 +34,9 @@ class FaultRuleIn(BaseModel):
     retry_after: int | None = None  # sent as Retry-After when status is 429
     body: str | None = None  # raw body for injected errors (plain text); default per status
     times: int | None = None  # stop after injecting this many errors
+    # Do the work, then answer with the error anyway: the answer "lost" after the server acted,
+    # which is what makes a blind resend of a create write it twice.
+    after_processing: bool = False
 
 
 @dataclass
@@ -47,6 +50,7 @@ class FaultRule:
     retry_after: int | None
     body: str | None
     times: int | None
+    after_processing: bool
     injected: int = 0
     pattern: re.Pattern[str] = field(init=False, repr=False)
 
@@ -124,8 +128,8 @@ class SimulatorMiddleware:
             await self.app(scope, receive, send)
             return
         raw_key = f"{scope['method']} {scope['path']}"
-        injected = await self._inject(raw_key)
-        if injected is not None:
+        injected, late = await self._inject(raw_key)
+        if injected is not None and not late:
             self.traffic.record(raw_key, injected.status_code)
             await injected(scope, receive, send)
             return
@@ -134,14 +138,20 @@ class SimulatorMiddleware:
         async def send_wrapper(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-            await send(message)
+            if injected is None:  # a late fault swallows the real answer
+                await send(message)
 
         await self.app(scope, receive, send_wrapper)
         route = scope.get("route")
         template = getattr(route, "path", None) or scope["path"]
+        if injected is not None:
+            self.traffic.record(f"{scope['method']} {template}", injected.status_code)
+            await injected(scope, receive, send)
+            return
         self.traffic.record(f"{scope['method']} {template}", status_holder.get("status", 0))
 
-    async def _inject(self, key: str) -> Response | None:
+    async def _inject(self, key: str) -> tuple[Response | None, bool]:
+        """The injected answer, if a rule fires, and whether it comes after the real work."""
         for rule in self.traffic.matching(key):
             if rule.latency_ms:
                 await asyncio.sleep(rule.latency_ms / 1000)
@@ -150,24 +160,28 @@ class SimulatorMiddleware:
             if rule.timeout_rate and self.traffic.roll(rule.timeout_rate):
                 rule.injected += 1
                 await asyncio.sleep(rule.hang_s)
-                return PlainTextResponse("timed out", status_code=504)
+                return PlainTextResponse("timed out", status_code=504), rule.after_processing
             if rule.error_rate and self.traffic.roll(rule.error_rate):
                 rule.injected += 1
-                headers = {}
-                if rule.status == 429:
-                    headers["Retry-After"] = str(rule.retry_after or 1)
-                    headers["X-Rate-Limit-Problem"] = "minute"
-                if rule.body is not None:
-                    return PlainTextResponse(rule.body, status_code=rule.status, headers=headers)
-                default = _DEFAULT_ERROR_BODIES.get(rule.status)
-                if default is not None:
-                    return PlainTextResponse(default, status_code=rule.status, headers=headers)
-                return JSONResponse(
-                    {"title": "Injected fault", "status": rule.status, "detail": "injected"},
-                    status_code=rule.status,
-                    headers=headers,
-                )
-        return None
+                return _error_response(rule), rule.after_processing
+        return None, False
+
+
+def _error_response(rule: FaultRule) -> Response:
+    headers = {}
+    if rule.status == 429:
+        headers["Retry-After"] = str(rule.retry_after or 1)
+        headers["X-Rate-Limit-Problem"] = "minute"
+    if rule.body is not None:
+        return PlainTextResponse(rule.body, status_code=rule.status, headers=headers)
+    default = _DEFAULT_ERROR_BODIES.get(rule.status)
+    if default is not None:
+        return PlainTextResponse(default, status_code=rule.status, headers=headers)
+    return JSONResponse(
+        {"title": "Injected fault", "status": rule.status, "detail": "injected"},
+        status_code=rule.status,
+        headers=headers,
+    )
 
 
 def control_router(traffic: SimulatorTraffic) -> APIRouter:

@@ -19,6 +19,8 @@ from kommo_xero.transport.errors import RateLimited, TransientError
 from kommo_xero.transport.pacer import NoPacer, Pacer
 
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+# Failures that prove the request never reached the server: safe to send again, whatever it was.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,14 @@ async def send_with_retry(
     policy: RetryPolicy | None = None,
     retry_after_hint: Callable[[httpx.Response], float | None] | None = None,
     prepaid: bool = False,
+    replay_safe: bool = True,
 ) -> httpx.Response:
     """Send the request made by `build()` (rebuilt on every attempt) and return the final response.
 
     With `prepaid`, the caller has already waited for the pacer for the first attempt.
+    A request that is not `replay_safe` (a create with no idempotency key) is sent again only
+    when it surely never arrived (connection refused, 429): after a 5xx or a lost answer the
+    server may have done it, so the caller gets the failure and checks before trying again.
     Non-retryable error statuses are returned as they are: the caller maps them to typed errors.
     Raises `TransientError` when every attempt failed, `RateLimited` for long server waits.
     """
@@ -66,7 +72,9 @@ async def send_with_retry(
     policy = policy or RetryPolicy()
     last_error = ""
     request = build()
+    sent = 0
     for attempt in range(policy.attempts):
+        sent = attempt + 1
         if attempt > 0 or not prepaid:
             await pacer.acquire(pace_key)
         request = build()
@@ -75,6 +83,8 @@ async def send_with_retry(
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             record_api_call(service, "error")
             last_error = f"{type(exc).__name__}"
+            if not replay_safe and not isinstance(exc, _NEVER_SENT):
+                break
             await asyncio.sleep(policy.backoff(attempt))
             continue
         record_api_call(service, response.status_code)
@@ -96,13 +106,13 @@ async def send_with_retry(
         if response.status_code in RETRYABLE_STATUSES:
             await response.aread()
             last_error = f"HTTP {response.status_code}"
-            if attempt < policy.attempts - 1:
+            if replay_safe and attempt < policy.attempts - 1:
                 await asyncio.sleep(policy.backoff(attempt))
                 continue
         return response
     raise TransientError(
         service,
-        f"gave up after {policy.attempts} attempts ({last_error})",
+        f"gave up after {sent} attempt(s) ({last_error})",
         method=request.method,
         url=str(request.url.copy_with(query=None)),
     )

@@ -324,6 +324,20 @@ class TestContactsAndEvents:
         assert kommo.delete(f"/api/v4/leads/custom_fields/{field['id']}").status_code == 204
         assert kommo.get(f"/api/v4/leads/custom_fields/{field['id']}").status_code == 404
 
+    def test_an_answer_lost_after_processing_still_leaves_the_note(
+        self, kommo: httpx.Client
+    ) -> None:
+        """An after_processing fault answers 500 with the note saved; a plain fault saves none."""
+        [lead_id] = add_leads(kommo, {"name": "a"})
+        note = [{"entity_id": lead_id, "note_type": "common", "params": {"text": "hello"}}]
+        for after in (False, True):
+            rule = {"route": "notes", "error_rate": 1, "times": 1, "after_processing": after}
+            kommo.post("/_sim/faults", json=rule)
+            assert kommo.post("/api/v4/leads/notes", json=note).status_code == 500
+            kommo.delete("/_sim/faults")
+        notes = kommo.get(f"/api/v4/leads/{lead_id}/notes").json()["_embedded"]["notes"]
+        assert [n["params"]["text"] for n in notes] == ["hello"]
+
     def test_note_types_are_validated(self, kommo: httpx.Client) -> None:
         """Known note types are stored; an unknown type or missing params is a 400."""
         [lead_id] = add_leads(kommo, {"name": "a"})

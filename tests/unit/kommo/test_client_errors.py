@@ -6,7 +6,7 @@ import httpx
 import pytest
 from tests.unit.kommo.fakes import FakeKommo, client_for, hal, problem
 
-from kommo_xero.kommo.models import LeadPatch
+from kommo_xero.kommo.models import LeadCreate, LeadPatch, NoteCreate
 from kommo_xero.transport import (
     ApiError,
     AuthFailed,
@@ -138,6 +138,41 @@ async def test_server_errors_are_retried_then_transient() -> None:
         with pytest.raises(TransientError):
             await kommo.get_lead(7)
     assert len(fake.seen) == 2
+
+
+async def test_a_note_answered_with_a_server_error_is_not_posted_again() -> None:
+    """A 500 on POST notes surfaces at once: Kommo may have made the note, so no blind resend."""
+    fake = FakeKommo(routes={"POST /api/v4/leads/notes": lambda _: problem(500, detail="oops")})
+    async with client_for(fake) as kommo:
+        with pytest.raises(TransientError):
+            await kommo.add_lead_notes([NoteCreate.service(7, "Invoice INV-1 made")])
+    assert len(fake.seen) == 1
+
+
+async def test_a_lead_create_whose_answer_was_lost_is_not_sent_again() -> None:
+    """A read timeout on POST leads surfaces at once; a refused connection is retried."""
+
+    def lost(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("answer lost", request=request)
+
+    fake = FakeKommo(routes={"POST /api/v4/leads": lost})
+    async with client_for(fake) as kommo:
+        with pytest.raises(TransientError):
+            await kommo.create_leads([LeadCreate(name="INV-1 Jane")])
+    assert len(fake.seen) == 1
+
+    refusals = iter([httpx.ConnectError("refused"), None])
+
+    def refused_once(request: httpx.Request) -> httpx.Response:
+        error = next(refusals)
+        if error is not None:
+            raise error
+        return hal({"_embedded": {"leads": [{"id": 5, "request_id": "0"}]}})
+
+    fake = FakeKommo(routes={"POST /api/v4/leads": refused_once})
+    async with client_for(fake) as kommo:
+        [created] = await kommo.create_leads([LeadCreate(name="INV-1 Jane")])
+    assert (created.id, len(fake.seen)) == (5, 2)
 
 
 async def test_payment_required_is_a_plain_api_error() -> None:
