@@ -37,16 +37,11 @@ def _as_date(value: Any) -> date | None:
 
 
 def _lead_batcher(rt: Runtime) -> Batcher[int, Lead | None]:
-    batcher = rt.extras.get("lead_reader")
-    if batcher is None:
+    async def flush(ids: Sequence[int]) -> list[Lead | None]:
+        leads = {lead.id: lead for lead in await rt.kommo.get_leads(list(ids))}
+        return [leads.get(lead_id) for lead_id in ids]
 
-        async def flush(ids: Sequence[int]) -> list[Lead | None]:
-            leads = {lead.id: lead for lead in await rt.kommo.get_leads(list(ids))}
-            return [leads.get(lead_id) for lead_id in ids]
-
-        batcher = Batcher(flush, window=0.05, max_size=50)
-        rt.extras["lead_reader"] = batcher
-    return batcher
+    return rt.shared("lead_reader", lambda: Batcher(flush, window=0.05, max_size=50))
 
 
 async def read_lead(rt: Runtime, lead_id: int) -> Lead | None:
@@ -55,21 +50,16 @@ async def read_lead(rt: Runtime, lead_id: int) -> Lead | None:
 
 def _party_batcher(rt: Runtime, kind: PartyKind) -> Batcher[int, Party | None]:
     """Contacts (or companies) of many deals in one list call with `filter[id][]`."""
-    name = f"{kind.value}_reader"
-    batcher = rt.extras.get(name)
-    if batcher is None:
-        fetch = rt.kommo.get_contacts if kind is PartyKind.contact else rt.kommo.get_companies
+    fetch = rt.kommo.get_contacts if kind is PartyKind.contact else rt.kommo.get_companies
 
-        async def flush(ids: Sequence[int]) -> list[Party | None]:
-            found = {p.id: p for p in await fetch(list(ids))}
-            return [
-                Party(kind, f.id, f.name, f.email, f.phone) if (f := found.get(i)) else None
-                for i in ids
-            ]
+    async def flush(ids: Sequence[int]) -> list[Party | None]:
+        found = {p.id: p for p in await fetch(list(ids))}
+        return [
+            Party(kind, f.id, f.name, f.email, f.phone) if (f := found.get(i)) else None
+            for i in ids
+        ]
 
-        batcher = Batcher(flush, window=0.05, max_size=50)
-        rt.extras[name] = batcher
-    return batcher
+    return rt.shared(f"{kind.value}_reader", lambda: Batcher(flush, window=0.05, max_size=50))
 
 
 async def read_deal(rt: Runtime, lead_id: int) -> Deal | None:

@@ -79,25 +79,20 @@ def facts_from_json(data: dict[str, Any]) -> InvoiceFacts:
 
 
 def _reader(rt: Runtime, mine_only: bool) -> Batcher[str, Invoice | None]:
+    async def flush(ids: Sequence[str]) -> list[Invoice | None]:
+        found: dict[str, Invoice] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IDS_PER_CALL):
+            chunk = unique[start : start + IDS_PER_CALL]
+            async with rt.xero_gate():
+                page = await rt.xero.get_invoices(
+                    ids=chunk, created_by_my_app=True if mine_only else None
+                )
+            found |= {(i.invoice_id or "").lower(): i for i in page.items}
+        return [found.get(i.lower()) for i in ids]
+
     name = "invoice_reader_mine" if mine_only else "invoice_reader"
-    batcher = rt.extras.get(name)
-    if batcher is None:
-
-        async def flush(ids: Sequence[str]) -> list[Invoice | None]:
-            found: dict[str, Invoice] = {}
-            unique = list(dict.fromkeys(ids))
-            for start in range(0, len(unique), IDS_PER_CALL):
-                chunk = unique[start : start + IDS_PER_CALL]
-                async with rt.xero_gate():
-                    page = await rt.xero.get_invoices(
-                        ids=chunk, created_by_my_app=True if mine_only else None
-                    )
-                found |= {(i.invoice_id or "").lower(): i for i in page.items}
-            return [found.get(i.lower()) for i in ids]
-
-        batcher = Batcher(flush, window=READ_WINDOW_S, max_size=IDS_PER_CALL)
-        rt.extras[name] = batcher
-    return batcher
+    return rt.shared(name, lambda: Batcher(flush, window=READ_WINDOW_S, max_size=IDS_PER_CALL))
 
 
 async def read_invoice(rt: Runtime, invoice_id: str) -> Invoice | None:

@@ -158,15 +158,14 @@ async def _create_all(rt: Runtime, orders: Sequence[DealOrder]) -> list[int | Ba
 
 
 def _batcher(rt: Runtime) -> Batcher[DealOrder, int]:
-    batcher = rt.extras.get("deal_creator")
-    if batcher is None:
-        batcher = Batcher(
+    return rt.shared(
+        "deal_creator",
+        lambda: Batcher(
             lambda orders: _create_all(rt, orders),
             window=rt.settings.mapping.batch_window_ms / 1000,
             max_size=50,
-        )
-        rt.extras["deal_creator"] = batcher
-    return batcher
+        ),
+    )
 
 
 async def _find_made(rt: Runtime, facts: InvoiceFacts) -> int | None:

@@ -32,31 +32,21 @@ def lead_write_lock(rt: Runtime, lead_id: int) -> asyncio.Lock:
 
 
 def _patch_batcher(rt: Runtime) -> Batcher[LeadPatch, None]:
-    batcher = rt.extras.get("lead_patcher")
-    if batcher is None:
+    async def flush(patches: Sequence[LeadPatch]) -> list[None]:
+        # One lead twice in a batch (a field write and a stage move, say) is sent as one
+        # item: what Kommo does with a repeated id in one request is not documented.
+        await rt.kommo.update_leads(merge_lead_patches(list(patches)))
+        return [None] * len(patches)
 
-        async def flush(patches: Sequence[LeadPatch]) -> list[None]:
-            # One lead twice in a batch (a field write and a stage move, say) is sent as one
-            # item: what Kommo does with a repeated id in one request is not documented.
-            await rt.kommo.update_leads(merge_lead_patches(list(patches)))
-            return [None] * len(patches)
-
-        batcher = Batcher(flush, window=0.1, max_size=50)
-        rt.extras["lead_patcher"] = batcher
-    return batcher
+    return rt.shared("lead_patcher", lambda: Batcher(flush, window=0.1, max_size=50))
 
 
 def _note_batcher(rt: Runtime) -> Batcher[NoteCreate, None]:
-    batcher = rt.extras.get("note_writer")
-    if batcher is None:
+    async def flush(notes: Sequence[NoteCreate]) -> list[None]:
+        await rt.kommo.add_lead_notes(list(notes))
+        return [None] * len(notes)
 
-        async def flush(notes: Sequence[NoteCreate]) -> list[None]:
-            await rt.kommo.add_lead_notes(list(notes))
-            return [None] * len(notes)
-
-        batcher = Batcher(flush, window=0.1, max_size=50)
-        rt.extras["note_writer"] = batcher
-    return batcher
+    return rt.shared("note_writer", lambda: Batcher(flush, window=0.1, max_size=50))
 
 
 def invoice_fields(rt: Runtime, invoice: dict[str, Any], link_url: str | None) -> list[FieldWrite]:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from kommo_xero.config import Settings
 from kommo_xero.domain.mapping import MappingRules
@@ -38,6 +39,8 @@ INTEGRATION_FIELDS: tuple[CustomFieldCreate, ...] = (
     CustomFieldCreate(name=FIELD_AMOUNT_PAID, type="numeric", sort=513),
     CustomFieldCreate(name=FIELD_LINK, type="url", sort=514),
 )
+
+_T = TypeVar("_T")
 
 
 class SetupError(Exception):
@@ -177,6 +180,13 @@ class Runtime:
     # One sender of invoice batches for this connection at a time (across processes on
     # PostgreSQL), so that queued orders of every process go out together.
     batch_gate: Gate | None = None
+
+    def shared(self, name: str, make: Callable[[], _T]) -> _T:
+        """This connection's one `name` in this process (a batcher, say), made on first use."""
+        found = self.extras.get(name)
+        if found is None:
+            found = self.extras[name] = make()
+        return cast(_T, found)
 
     @property
     def rules(self) -> MappingRules:

@@ -7,7 +7,8 @@ answers many deals, and new contacts are created fifty per request.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from kommo_xero.domain.model import Party
 from kommo_xero.transport import ValidationFailed
@@ -15,6 +16,9 @@ from kommo_xero.workflows.batching import Batcher
 from kommo_xero.workflows.runtime import Runtime
 from kommo_xero.xero.models import Contact, ContactCreate
 from kommo_xero.xero.writes import where_equals
+
+_In = TypeVar("_In")
+_Out = TypeVar("_Out")
 
 LOOKUP_CHUNK = 40  # names/emails per `where` query: about 2 KB of URL, well under limits
 
@@ -36,54 +40,43 @@ async def _find_many(rt: Runtime, field: str, values: Sequence[str]) -> dict[str
     return found
 
 
+def _mapping_batcher(
+    rt: Runtime, flush: Callable[[Sequence[_In]], Awaitable[Sequence[_Out | BaseException]]]
+) -> Batcher[_In, _Out]:
+    """A batcher with the connection's configured window and size."""
+    mapping = rt.settings.mapping
+    return Batcher(flush, window=mapping.batch_window_ms / 1000, max_size=mapping.batch_size)
+
+
 def _lookup_batcher(rt: Runtime, field: str) -> Batcher[str, str | None]:
-    name = f"contact_lookup_{field}"
-    batcher = rt.extras.get(name)
-    if batcher is None:
+    async def flush(values: Sequence[str]) -> list[str | None]:
+        found = await _find_many(rt, field, values)
+        return [(c.contact_id if (c := found.get(v.casefold())) else None) for v in values]
 
-        async def flush(values: Sequence[str]) -> list[str | None]:
-            found = await _find_many(rt, field, values)
-            return [(c.contact_id if (c := found.get(v.casefold())) else None) for v in values]
-
-        batcher = Batcher(
-            flush,
-            window=rt.settings.mapping.batch_window_ms / 1000,
-            max_size=rt.settings.mapping.batch_size,
-        )
-        rt.extras[name] = batcher
-    return batcher
+    return rt.shared(f"contact_lookup_{field}", lambda: _mapping_batcher(rt, flush))
 
 
 def _create_batcher(rt: Runtime) -> Batcher[Party, str]:
-    batcher = rt.extras.get("contact_create")
-    if batcher is None:
-
-        async def flush(parties: Sequence[Party]) -> list[str | BaseException]:
-            # Two deals of one new client in the same batch must not create it twice.
-            distinct = list({p.name.casefold(): p for p in parties}.values())
-            key = f"kx-contacts-{uuid.uuid4().hex}"
-            async with rt.xero_gate():
-                results = await rt.xero.create_contacts(
-                    [ContactCreate(name=p.name, email_address=p.email) for p in distinct],
-                    idempotency_key=key,
+    async def flush(parties: Sequence[Party]) -> list[str | BaseException]:
+        # Two deals of one new client in the same batch must not create it twice.
+        distinct = list({p.name.casefold(): p for p in parties}.values())
+        key = f"kx-contacts-{uuid.uuid4().hex}"
+        async with rt.xero_gate():
+            results = await rt.xero.create_contacts(
+                [ContactCreate(name=p.name, email_address=p.email) for p in distinct],
+                idempotency_key=key,
+            )
+        by_name: dict[str, str | BaseException] = {}
+        for party, result in zip(distinct, results, strict=True):
+            if result.ok and result.item and result.item.contact_id:
+                by_name[party.name.casefold()] = result.item.contact_id
+            else:
+                by_name[party.name.casefold()] = ValidationFailed(
+                    "xero", "; ".join(result.errors) or "contact refused", errors=result.errors
                 )
-            by_name: dict[str, str | BaseException] = {}
-            for party, result in zip(distinct, results, strict=True):
-                if result.ok and result.item and result.item.contact_id:
-                    by_name[party.name.casefold()] = result.item.contact_id
-                else:
-                    by_name[party.name.casefold()] = ValidationFailed(
-                        "xero", "; ".join(result.errors) or "contact refused", errors=result.errors
-                    )
-            return [by_name[p.name.casefold()] for p in parties]
+        return [by_name[p.name.casefold()] for p in parties]
 
-        batcher = Batcher(
-            flush,
-            window=rt.settings.mapping.batch_window_ms / 1000,
-            max_size=rt.settings.mapping.batch_size,
-        )
-        rt.extras["contact_create"] = batcher
-    return batcher
+    return rt.shared("contact_create", lambda: _mapping_batcher(rt, flush))
 
 
 async def resolve_contact(rt: Runtime, party: Party) -> str:

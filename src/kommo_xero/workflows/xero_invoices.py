@@ -172,30 +172,29 @@ async def _answer(rt: Runtime, order: InvoiceOrder) -> dict[str, Any] | BaseExce
 
 
 def _batcher(rt: Runtime) -> Batcher[InvoiceOrder, dict[str, Any]]:
-    batcher = rt.extras.get("invoice_creator")
-    if batcher is None:
-        queue = InvoiceOrders(rt.store.engine)
+    queue = InvoiceOrders(rt.store.engine)
 
-        async def flush(orders: Sequence[InvoiceOrder]) -> list[dict[str, Any] | BaseException]:
-            # Queue ours, then take the connection's batch slot. Whoever holds it sends the
-            # oldest orders of every process; by the time we hold it, ours may be sent already.
-            queue.add(rt.connection_id, [(o.link_id, _request_json(o)) for o in orders])
-            async with rt.invoice_batch_slot():
-                while queue.still_queued(o.link_id for o in orders):
-                    if not await _send_oldest(rt, queue):
-                        break
-                return [await _answer(rt, order) for order in orders]
+    async def flush(orders: Sequence[InvoiceOrder]) -> list[dict[str, Any] | BaseException]:
+        # Queue ours, then take the connection's batch slot. Whoever holds it sends the
+        # oldest orders of every process; by the time we hold it, ours may be sent already.
+        queue.add(rt.connection_id, [(o.link_id, _request_json(o)) for o in orders])
+        async with rt.invoice_batch_slot():
+            while queue.still_queued(o.link_id for o in orders):
+                if not await _send_oldest(rt, queue):
+                    break
+            return [await _answer(rt, order) for order in orders]
 
-        batcher = Batcher(
+    return rt.shared(
+        "invoice_creator",
+        lambda: Batcher(
             flush,
             window=rt.settings.mapping.batch_window_ms / 1000,
             max_size=rt.settings.mapping.batch_size,
             # Flushes only queue and wait: the batch slot lets one send at a time, and orders
             # queued meanwhile (from here or other processes) leave together in the next call.
             max_in_flight=8,
-        )
-        rt.extras["invoice_creator"] = batcher
-    return batcher
+        ),
+    )
 
 
 async def _find_by_reference(rt: Runtime, reference: str) -> Invoice | None:
