@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench clean venv
+.PHONY: demo test lint fmt bench clean venv screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# Refresh the dashboard pictures in docs/images from the browser tests.
+screenshots: $(STAMP)
+	KOMMO_XERO_SCREENSHOTS=docs/images $(BIN)/python -m pytest -m browser tests/e2e/dashboard
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

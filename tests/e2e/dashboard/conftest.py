@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[3]
+# Screenshots land in build/screenshots so a test run leaves the tree clean;
+# `make screenshots` points this at docs/images to refresh the pictures in the docs.
+IMAGES = ROOT / os.environ.get("KOMMO_XERO_SCREENSHOTS", "build/screenshots")
 
 
 @pytest.fixture
@@ -102,6 +106,6 @@ def sign_in(page: Page, base_url: str, password: str = PASSWORD) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
-    """Save a screenshot for the docs (docs/images/<name>.png)."""
+    """Save a screenshot (build/screenshots/<name>.png; docs/images with `make screenshots`)."""
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
