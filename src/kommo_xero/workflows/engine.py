@@ -7,6 +7,7 @@ service's), which lets concurrent workflow steps share in-process batchers.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ async def launch(settings: EngineSettings) -> None:
         # processes; the engine's statements are short, so a smaller pool keeps up.
         config["sys_db_pool_size"] = 8
     DBOS(config=config)
+    _SHUTDOWN_NOISE.stopping = False
     DBOS.launch()
     # Deal workflows mostly wait on shared batchers, so many may run at once per connection.
     await DBOS.register_queue_async(
@@ -128,7 +130,41 @@ async def _apply_reconcile_schedules() -> None:
         await DBOS.delete_schedule_async(name)
 
 
+# How DBOS reports a workflow cut off by the engine's shutdown or by the loop's end.
+_CUT_OFF_MESSAGES = ("Exception encountered in", "Asyncio task cancelled for workflow")
+
+
+class _CutOffByShutdown(logging.Filter):
+    """Stopping the engine cuts off workflows mid-step; DBOS logs each with a traceback
+    ("cannot schedule new futures after shutdown"). Nothing is lost (the executor recovers
+    them at its next start), so while stopping they are counted and reported in one line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping = False
+        self.cut_off = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (self.stopping and record.getMessage().startswith(_CUT_OFF_MESSAGES)):
+            return True
+        self.cut_off += 1
+        if self.cut_off == 1:  # the first of this stop speaks for all of them
+            _log.warning(
+                "the engine stopped with workflows in flight; "
+                "they resume when this executor (same executor id) starts again"
+            )
+        return False
+
+
+_log = logging.getLogger(__name__)
+_SHUTDOWN_NOISE = _CutOffByShutdown()
+logging.getLogger("dbos").addFilter(_SHUTDOWN_NOISE)
+
+
 def shutdown() -> None:
+    # Workflows run on the service's loop, so they are cut off after this returns, too:
+    # the filter stays on until the next launch.
+    _SHUTDOWN_NOISE.stopping, _SHUTDOWN_NOISE.cut_off = True, 0
     DBOS.destroy(workflow_completion_timeout_sec=0)
 
 
