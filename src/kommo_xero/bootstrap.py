@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from kommo_xero.kommo import KommoClient
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
 from kommo_xero.transport import AuthFailed, RatePacer
-from kommo_xero.transport.gate import GateSession, PostgresGate, claim_executor_id
+from kommo_xero.transport.gate import Gate, GateSession, PostgresGate, claim_executor_id
 from kommo_xero.transport.pacer import (
     BucketMaker,
     per_day,
@@ -230,7 +231,9 @@ class Service:
         except SetupError as exc:
             raise StartupError(f"{exc}; fix the configuration or run `kommo-xero setup`.") from exc
         gate = batch_gate = None
+        mutex: Callable[[str], Gate] | None = None
         if self.gate_session is not None:
+            mutex = functools.partial(PostgresGate, self.gate_session, slots=1)
             # Keyed like the pacer: two connections to one organisation share its limit.
             gate = PostgresGate(self.gate_session, xero.pace_key, settings.service.xero_concurrency)
             batch_gate = PostgresGate(
@@ -250,6 +253,7 @@ class Service:
             stages=stages,
             gate=gate,
             batch_gate=batch_gate,
+            mutex=mutex,
         )
 
     async def stop(self) -> None:

@@ -9,7 +9,8 @@ first instead of writing a second note or file.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -24,11 +25,18 @@ from kommo_xero.workflows.batching import Batcher
 from kommo_xero.workflows.runtime import Runtime
 
 
-def lead_write_lock(rt: Runtime, lead_id: int) -> asyncio.Lock:
+@asynccontextmanager
+async def lead_write_lock(rt: Runtime, lead_id: int) -> AsyncIterator[None]:
     """Invoice-state writes for one deal go one at a time (flow A's write-back and flow B's
-    status writes), so a check of the newest state and the write that follows are not split."""
+    status writes), so a check of the newest state and the write that follows are not split,
+    in this process and, on PostgreSQL, across every process."""
     locks: dict[int, asyncio.Lock] = rt.extras.setdefault("status_locks", {})
-    return locks.setdefault(lead_id, asyncio.Lock())
+    async with locks.setdefault(lead_id, asyncio.Lock()):
+        if rt.mutex is None:
+            yield
+            return
+        async with rt.mutex(f"lead-writes:{rt.connection_id}:{lead_id}").slot():
+            yield
 
 
 def _patch_batcher(rt: Runtime) -> Batcher[LeadPatch, None]:

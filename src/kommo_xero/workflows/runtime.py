@@ -180,6 +180,9 @@ class Runtime:
     # One sender of invoice batches for this connection at a time (across processes on
     # PostgreSQL), so that queued orders of every process go out together.
     batch_gate: Gate | None = None
+    # One holder at a time for a key across every process (PostgreSQL); None: this process
+    # is the only one doing the work (SQLite), and in-process locks are enough.
+    mutex: Callable[[str], Gate] | None = None
 
     def shared(self, name: str, make: Callable[[], _T]) -> _T:
         """This connection's one `name` in this process (a batcher, say), made on first use."""
