@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from kommo_xero.store.repository import now
-from kommo_xero.store.tables import invoice_orders
+from kommo_xero.store.tables import invoice_orders, links
 
 
 class InvoiceOrders:
@@ -60,3 +61,18 @@ class InvoiceOrders:
                 .limit(limit)
             )
             return [(int(r[0]), json.loads(r[1])) for r in rows]
+
+
+def deals_awaiting_invoice(engine: Engine, connection_id: str, since: datetime) -> int:
+    """Deals claimed since `since` whose invoice is not made yet (by any process)."""
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    links.c.connection_id == connection_id,
+                    links.c.state == "claimed",
+                    links.c.active.is_(True),
+                    links.c.created_at >= since,
+                )
+            ).scalar_one()
+        )
