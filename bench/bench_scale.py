@@ -36,6 +36,7 @@ from tests.integration.flows.conftest import postgres_database
 
 API_ROUTES = r"^[A-Z]+ /(api|drive)"  # the APIs, not the simulators' /_sim control routes
 LATENCY_MS = 100
+YIELD_OFF = "KOMMO_XERO_SERVICE__DOCUMENTS_YIELD_S"
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Run:
     busy_sessions: float
     simulators_cpu_s: float  # this process: the four simulators (one interpreter, one GIL)
     xero_routes: Counter[str]  # first connection's Xero calls by route: what the budget went on
+    documents_yield: bool = True  # False: documents did not step aside for waiting invoices
 
     @property
     def per_minute(self) -> float:
@@ -117,9 +119,17 @@ def _own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
+def run_once(
+    processes: int, relaxed: bool, per_connection: int, documents_yield: bool = True
+) -> Run:
+    # The service processes inherit the environment: the variable overrides the config file.
+    if not documents_yield:
+        os.environ[YIELD_OFF] = "0"
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder, postgres_database() as url:
-        cluster = start_cluster(Path(folder), url, workers=processes - 1, relaxed=relaxed)
+        try:
+            cluster = start_cluster(Path(folder), url, workers=processes - 1, relaxed=relaxed)
+        finally:
+            os.environ.pop(YIELD_OFF, None)
         try:
             for tenant in cluster.tenants:
                 for sim in (tenant.kommo_sim, tenant.xero_sim):
@@ -155,6 +165,7 @@ def run_once(processes: int, relaxed: bool, per_connection: int) -> Run:
                 busy_sessions=sampler.busy_sessions(),
                 simulators_cpu_s=sims_cpu,
                 xero_routes=Counter(cluster.tenants[0].xero_sim.get("/calls").json()["calls"]),
+                documents_yield=documents_yield,
             )
         finally:
             cluster.stop()
@@ -184,6 +195,8 @@ def bottleneck(run: Run) -> str:
 
 def report(run: Run) -> None:
     mode = "limits off" if run.relaxed else "real limits"
+    if not run.documents_yield:
+        mode += ", documents not yielding (baseline)"
     top_waits = ", ".join(f"{w} {n}" for w, n in run.waits.most_common(4)) or "—"
     print(
         f"{run.processes} process(es), {mode}: {run.deals} deals in {run.seconds:6.1f} s = "
@@ -210,6 +223,11 @@ def main() -> None:
     parser.add_argument("--deals", type=int, default=60, help="deals per connection per run")
     parser.add_argument("--processes", default="1,2,3")
     parser.add_argument("--enforced-processes", default="1,3")
+    parser.add_argument(
+        "--no-yield-baseline",
+        action="store_true",
+        help="skip the 1-process real-limits run with documents_yield_s = 0",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.processes.split(",") if n]
     runs: list[Run] = []
@@ -222,8 +240,17 @@ def main() -> None:
             run = run_once(n, relaxed, args.deals)
             report(run)
             runs.append(run)
+    enforced = [int(n) for n in args.enforced_processes.split(",") if n]
+    if enforced and not args.no_yield_baseline:
+        baseline = run_once(1, False, args.deals, documents_yield=False)
+        report(baseline)
+        mine = next(r for r in runs if not r.relaxed and r.processes == enforced[0])
+        print(
+            f"documents yielding to waiting invoices ({mine.processes}p vs 1p baseline): "
+            f"{mine.per_minute / baseline.per_minute:.2f}x deals/min"
+        )
     for relaxed in (True, False):
-        group = [r for r in runs if r.relaxed is relaxed]
+        group = [r for r in runs if r.relaxed is relaxed and r.documents_yield]
         if len(group) > 1:
             base = group[0].per_minute
             ratios = ", ".join(f"{r.processes}p {r.per_minute / base:.2f}x" for r in group)

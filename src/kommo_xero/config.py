@@ -45,6 +45,9 @@ class ServiceSettings(BaseModel):
     # Reconciliation (Kommo events, Xero If-Modified-Since) runs this often; 0 turns it off.
     # Must divide a minute (1-30 s) or an hour (1-60 min) so that it fits a cron schedule.
     reconcile_interval_s: int = Field(default=300, ge=0, le=3600)
+    # During a burst, invoice links and PDFs wait (up to this long each) while deals of the
+    # same connection still wait for their invoice; 0 sends them at once.
+    documents_yield_s: float = Field(default=120.0, ge=0, le=3600)
 
     @field_validator("reconcile_interval_s")
     @classmethod

@@ -24,17 +24,18 @@ from kommo_xero.workflows.outcomes import Stop, guarded, run
 from kommo_xero.workflows.runtime import get
 
 DOCUMENTS_FLOW = "documents"
-YIELD_AT_MOST_S = 120.0  # a stuck deal never holds documents back for longer than this
 YIELD_POLL_S = 1.0
 AWAITING_RECENT = timedelta(minutes=15)  # older claimed deals are stuck, not in a burst
 
 
 @DBOS.step(name="documents.wait_turn")
 async def wait_turn_step(connection_id: str) -> float:
-    """Wait while deals of this connection still wait for their invoice; the seconds waited."""
+    """Wait while deals of this connection still wait for their invoice; the seconds waited.
+
+    At most `documents_yield_s`, so a stuck deal never holds documents back for long."""
     rt = get(connection_id)
     started = time.monotonic()
-    while time.monotonic() - started < YIELD_AT_MOST_S:
+    while time.monotonic() - started < rt.settings.service.documents_yield_s:
         since = now() - AWAITING_RECENT
         if deals_awaiting_invoice(rt.store.engine, connection_id, since) == 0:
             break
