@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -147,6 +148,16 @@ invoice_orders = Table(
     Column("request_json", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_invoice_orders_connection", "connection_id", "created_at"),
+)
+
+# Wrong dashboard passwords, counted in the database so the lock-out holds across every
+# `serve` behind a load balancer. One row per account (there is one: "admin").
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("account", String(32), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", Float, nullable=False),  # unix seconds; 0 when not locked
 )
 
 # Reconciliation cursors ("last Xero If-Modified-Since", "last Kommo event time").

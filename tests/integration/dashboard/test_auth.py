@@ -9,10 +9,12 @@ from tests.integration.dashboard.conftest import (
     MAX_FAILURES,
     PASSWORD,
     FakeClock,
+    build_app,
     csrf_from,
     sign_in,
 )
 
+from kommo_xero.bootstrap import Service
 from kommo_xero.web.dashboard.auth import CSRF_COOKIE, SESSION_COOKIE
 
 PAGES = [
@@ -127,6 +129,18 @@ def test_wrong_passwords_lock_the_account_for_a_while(client: TestClient, clock:
     assert "locked" in client.get("/dashboard/sign-in").text
     clock.advance(LOCKOUT_SECONDS + 1)
     assert sign_in(client).status_code == 303
+
+
+def test_the_lock_out_counts_wrong_passwords_at_every_serve_together(
+    client: TestClient, service: Service, clock: FakeClock
+) -> None:
+    """Wrong passwords split over two `serve` processes on one database lock both."""
+    with TestClient(build_app(service, clock), follow_redirects=False) as other:
+        assert sign_in(client, "guess 1").status_code == 401
+        for n in range(2, MAX_FAILURES + 1):
+            assert sign_in(other, f"guess {n}").status_code == 401
+        assert sign_in(client).status_code == 429
+        assert sign_in(other).status_code == 429
 
 
 def test_a_success_resets_the_failure_count(client: TestClient) -> None:

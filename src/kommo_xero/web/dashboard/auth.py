@@ -14,16 +14,16 @@ import hmac
 import json
 import os
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from starlette.datastructures import FormData
 
+from kommo_xero.store.sign_in import SignInFailures
 from kommo_xero.web.dashboard.passwords import load_password_hash, write_secret_file
 
 SESSION_COOKIE = "kx_session"
@@ -52,31 +52,22 @@ class DashboardConfig:
 class LoginGuard:
     """Counts wrong passwords; after `max_failures` in a row the account is locked a while.
 
-    In memory on purpose: one process serves the dashboard, and a restart (which needs
-    shell access) is an acceptable way for the owner to lift a lock.
-    """
+    The count lives in the database, so with several `serve` processes behind a load
+    balancer a guesser gets five tries in all, not five per process."""
 
+    failures: SignInFailures
     max_failures: int
     lockout_seconds: float
     clock: Callable[[], float]
-    failures: int = 0
-    locked_until: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def seconds_locked(self) -> float:
-        with self.lock:
-            return max(0.0, self.locked_until - self.clock())
+        return max(0.0, self.failures.locked_until() - self.clock())
 
     def failed(self) -> None:
-        with self.lock:
-            self.failures += 1
-            if self.failures >= self.max_failures:
-                self.locked_until = self.clock() + self.lockout_seconds
-                self.failures = 0
+        self.failures.failed(self.clock(), self.max_failures, self.lockout_seconds)
 
     def succeeded(self) -> None:
-        with self.lock:
-            self.failures = 0
+        self.failures.succeeded()
 
 
 def _b64e(data: bytes) -> str:
@@ -102,11 +93,13 @@ def load_session_key(data_dir: Path) -> bytes:
 class Auth:
     """Everything the routes need to know about who is signed in."""
 
-    def __init__(self, config: DashboardConfig, data_dir: Path, public_url: str) -> None:
+    def __init__(
+        self, config: DashboardConfig, data_dir: Path, public_url: str, failures: SignInFailures
+    ) -> None:
         self.config = config
         self.data_dir = data_dir
         self.key = config.session_key or load_session_key(data_dir)
-        self.guard = LoginGuard(config.max_failures, config.lockout_seconds, config.clock)
+        self.guard = LoginGuard(failures, config.max_failures, config.lockout_seconds, config.clock)
         secure = config.secure_cookies
         self.secure = public_url.startswith("https://") if secure is None else secure
 

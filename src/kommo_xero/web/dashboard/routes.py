@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse
 
 from kommo_xero.bootstrap import Service
+from kommo_xero.store.sign_in import SignInFailures
 from kommo_xero.web.dashboard.actions import add_actions
 from kommo_xero.web.dashboard.app_context import Dashboard
 from kommo_xero.web.dashboard.auth import PREFIX, Auth, DashboardConfig
@@ -25,7 +26,12 @@ def dashboard_router(service: Service, config: DashboardConfig | None = None) ->
     board = Dashboard(
         service=service,
         config=config,
-        auth=Auth(config, settings.data_dir, settings.public_url),
+        auth=Auth(
+            config,
+            settings.data_dir,
+            settings.public_url,
+            SignInFailures(service.store.engine),
+        ),
         env=make_environment(),
     )
     router = APIRouter(include_in_schema=False)
