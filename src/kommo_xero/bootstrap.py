@@ -19,8 +19,10 @@ from kommo_xero.connections.wiring import (
     stored_xero_auth,
 )
 from kommo_xero.kommo import KommoClient
+from kommo_xero.observability.activity import ActivityPublisher
 from kommo_xero.store import Store, make_engine, migrate
 from kommo_xero.store.inbox import Inbox, Trigger
+from kommo_xero.store.webhook_minutes import WebhookMinutes
 from kommo_xero.transport import AuthFailed, RatePacer
 from kommo_xero.transport.gate import Gate, GateSession, PostgresGate, claim_executor_id
 from kommo_xero.transport.pacer import (
@@ -144,6 +146,8 @@ class Service:
     started: bool = False
     inbox: Inbox = field(init=False)
     pump: InboxPump | None = None
+    webhook_minutes: WebhookMinutes = field(init=False)
+    activity: ActivityPublisher | None = None
     # Set by the demo: base URLs of the simulators, which enables the dashboard's sandbox panel.
     sandbox_urls: dict[str, str] | None = None
     pacers: list[RatePacer] = field(default_factory=list)
@@ -157,6 +161,7 @@ class Service:
         migrate(url)
         self.store = Store(make_engine(url))
         self.inbox = Inbox(self.store.engine)
+        self.webhook_minutes = WebhookMinutes(self.store.engine, self.settings.service.executor_id)
 
     def accept(self, triggers: list[Trigger]) -> int:
         """Record webhook triggers durably and wake the pump; returns how many were new."""
@@ -191,6 +196,8 @@ class Service:
         )
         self.pump = InboxPump(self.inbox, _STARTERS)
         self.pump.start()
+        self.activity = ActivityPublisher(self.webhook_minutes.publish)
+        self.activity.start()
         self.started = True
         # Work parked while access was revoked resumes once the connection is healthy again
         # (a reconnect made while the service was down has no one else to resume it).
@@ -260,6 +267,9 @@ class Service:
         if self.pump is not None:
             await self.pump.stop()
             self.pump = None
+        if self.activity is not None:
+            await self.activity.stop()
+            self.activity = None
         if self.started:
             engine.shutdown()
             self.started = False

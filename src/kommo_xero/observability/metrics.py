@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Response
@@ -55,15 +55,16 @@ RECENT_WINDOW_S = 3600.0
 
 @dataclass
 class _Recent:
-    """Arrival times of the last hour, per source, for the dashboard's "received recently"."""
+    """Arrival times of the last hour, per (connection, source), for the dashboard's
+    "received recently"."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    times: dict[str, deque[float]] = field(default_factory=dict)
+    times: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
     last_status: dict[str, tuple[str, float]] = field(default_factory=dict)
 
-    def add(self, source: str, at: float) -> None:
+    def add(self, key: tuple[str, str], at: float) -> None:
         with self.lock:
-            bucket = self.times.setdefault(source, deque(maxlen=100_000))
+            bucket = self.times.setdefault(key, deque(maxlen=100_000))
             bucket.append(at)
             while bucket and bucket[0] < at - RECENT_WINDOW_S:
                 bucket.popleft()
@@ -72,10 +73,13 @@ class _Recent:
 _RECENT = _Recent()
 
 
-def record_webhook(source: str, outcome: str) -> None:
-    """Count one webhook (called by the receivers just before they answer)."""
+def record_webhook(source: str, outcome: str, connections: Iterable[str] = ()) -> None:
+    """Count one webhook (called by the receivers just before they answer); `connections`
+    are those it was addressed to, once the receiver could tell."""
     WEBHOOKS.labels(source=source, outcome=outcome).inc()
-    _RECENT.add(source, time.time())
+    at = time.time()
+    for connection_id in connections:
+        _RECENT.add((connection_id, source), at)
 
 
 def record_api_call(service: str, status: int | str) -> None:
@@ -100,15 +104,41 @@ class WebhookActivity:
     last_at: float | None
 
 
-def webhook_activity(sources: tuple[str, ...] = ("kommo", "xero")) -> list[WebhookActivity]:
-    """Webhooks each source delivered to this process in the last hour."""
+SOURCES = ("kommo", "xero")
+
+
+def webhook_activity(connection_id: str) -> list[WebhookActivity]:
+    """Webhooks each source delivered to this process for the connection in the last hour."""
     cutoff = time.time() - RECENT_WINDOW_S
     with _RECENT.lock:
         found = []
-        for source in sources:
-            times = [t for t in _RECENT.times.get(source, ()) if t >= cutoff]
+        for source in SOURCES:
+            times = [t for t in _RECENT.times.get((connection_id, source), ()) if t >= cutoff]
             found.append(WebhookActivity(source, len(times), times[-1] if times else None))
         return found
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    """Webhooks of one connection and source within one minute (unix time // 60)."""
+
+    connection_id: str
+    source: str
+    minute: int
+    count: int
+    last_at: float
+
+
+def recent_by_minute() -> list[MinuteCount]:
+    """This process's webhooks of the last hour, per minute: what it shares with the others."""
+    cutoff = time.time() - RECENT_WINDOW_S
+    minutes: dict[tuple[str, str, int], list[float]] = {}
+    with _RECENT.lock:
+        for (connection_id, source), times in _RECENT.times.items():
+            for at in times:
+                if at >= cutoff:
+                    minutes.setdefault((connection_id, source, int(at // 60)), []).append(at)
+    return [MinuteCount(c, s, m, len(ts), max(ts)) for (c, s, m), ts in minutes.items()]
 
 
 def last_api_status(service: str) -> tuple[str, float] | None:

@@ -160,6 +160,19 @@ sign_in_failures = Table(
     Column("locked_until", Float, nullable=False),  # unix seconds; 0 when not locked
 )
 
+# Webhooks each process received, per connection, source and minute, for the last hour: the
+# dashboard of any `serve` shows what all of them received.
+webhook_minutes = Table(
+    "webhook_minutes",
+    metadata,
+    Column("executor_id", String(64), primary_key=True),
+    Column("connection_id", String(64), primary_key=True),
+    Column("source", String(16), primary_key=True),
+    Column("minute", Integer, primary_key=True),  # unix time // 60
+    Column("count", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
+)
+
 # Reconciliation cursors ("last Xero If-Modified-Since", "last Kommo event time").
 cursors = Table(
     "cursors",

@@ -30,10 +30,10 @@ def kommo_router(service: Service) -> APIRouter:
         try:
             hook = parse_webhook(body, request.headers.get("content-type"))
         except MalformedWebhook as exc:
-            record_webhook("kommo", "malformed")
+            record_webhook("kommo", "malformed", [rt.connection_id])
             return JSONResponse({"detail": f"malformed Kommo webhook: {exc}"}, status_code=400)
         if hook.account_id != rt.kommo_account_id:
-            record_webhook("kommo", "wrong_account")
+            record_webhook("kommo", "wrong_account", [rt.connection_id])
             return JSONResponse(
                 {
                     "detail": f"webhook is for Kommo account {hook.account_id}, but this URL "
@@ -62,7 +62,7 @@ def kommo_router(service: Service) -> APIRouter:
                 Trigger(rt.connection_id, deal_to_invoice.FLOW, cause, str(event.lead_id))
             )
         new = service.accept(triggers) if triggers else 0
-        record_webhook("kommo", "accepted" if triggers else "ignored")
+        record_webhook("kommo", "accepted" if triggers else "ignored", [rt.connection_id])
         return JSONResponse({"accepted": len(triggers), "new": new})
 
     return router

@@ -74,7 +74,7 @@ def xero_router(service: Service) -> APIRouter:
         try:
             hook = parse_webhook(body)
         except MalformedWebhook:
-            record_webhook("xero", "malformed")
+            record_webhook("xero", "malformed", [rt.connection_id for rt in signed])
             return Response(status_code=400)
         triggers = []
         for event in hook.events:
@@ -94,7 +94,11 @@ def xero_router(service: Service) -> APIRouter:
         if triggers:
             service.accept(triggers)
         outcome = "intent_to_receive" if hook.is_intent_to_receive else "accepted"
-        record_webhook("xero", outcome if triggers or hook.is_intent_to_receive else "ignored")
+        record_webhook(
+            "xero",
+            outcome if triggers or hook.is_intent_to_receive else "ignored",
+            [rt.connection_id for rt in signed],
+        )
         return Response(status_code=200)
 
     return router

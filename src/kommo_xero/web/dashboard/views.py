@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,12 @@ from pydantic import SecretStr
 
 from kommo_xero.bootstrap import Service
 from kommo_xero.config import Settings
-from kommo_xero.observability.metrics import WebhookActivity, last_api_status, webhook_activity
+from kommo_xero.observability.metrics import (
+    RECENT_WINDOW_S,
+    WebhookActivity,
+    last_api_status,
+    webhook_activity,
+)
 from kommo_xero.web.dashboard import queries
 from kommo_xero.workflows.runtime import Runtime
 from kommo_xero.xero.models import XeroLimits
@@ -109,13 +115,24 @@ def connection_health(service: Service) -> list[ConnectionHealth]:
                 kommo_url=settings.kommo.base_url,
                 xero_tenant=getattr(rt.xero, "tenant_id", None) if rt else settings.xero.tenant_id,
                 tokens=_tokens(settings, rt),
-                webhooks=webhook_activity(),
+                webhooks=_webhooks(service, connection_id),
                 cursors=queries.cursor_rows(service.store, connection_id),
                 limits=rt.xero.limits if rt else None,
                 counts=queries.counts(service.store, connection_id),
                 in_flight=queries.in_flight(service.store, connection_id),
             )
         )
+    return found
+
+
+def _webhooks(service: Service, connection_id: str) -> list[WebhookActivity]:
+    """This process's live counts plus what the other processes shared (see activity.py)."""
+    others = service.webhook_minutes.others(connection_id, time.time() - RECENT_WINDOW_S)
+    found = []
+    for mine in webhook_activity(connection_id):
+        count, last_at = others.get(mine.source, (0, 0.0))
+        latest = max(mine.last_at or 0.0, last_at) or None
+        found.append(WebhookActivity(mine.source, mine.last_hour + count, latest))
     return found
 
 
