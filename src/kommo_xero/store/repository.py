@@ -1,18 +1,16 @@
-"""Reads and writes of the app tables. Small transactions; uniqueness enforced by the DB."""
+"""Reads and writes of the app tables. Small transactions; uniqueness enforced by the DB.
+
+`now` and `Row` are re-exported for the modules that import them from here."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
-    RowMapping,
     and_,
     delete,
     func,
@@ -23,20 +21,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from kommo_xero.store.base import Row, now
+from kommo_xero.store.bookkeeping import Bookkeeping
+from kommo_xero.store.journal import Journal
 from kommo_xero.store.tables import (
-    contact_links,
-    cursors,
-    effects,
-    history,
     invoice_batches,
     invoice_orders,
     links,
-    parked,
 )
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Claim", "Row", "Store", "now"]
 
 
 @dataclass(frozen=True)
@@ -51,19 +45,9 @@ class Claim:
     xero_invoice_id: str | None
 
 
-Row = RowMapping
-
-
-class Store:
-    """The integration's database. One instance per process; thread-safe via the engine."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def tx(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+class Store(Journal, Bookkeeping):
+    """The integration's database: links and invoice batches here; history and parked work
+    in `journal.py`; contact links, effects and cursors in `bookkeeping.py`."""
 
     # -- links ---------------------------------------------------------------------------
 
@@ -242,200 +226,3 @@ class Store:
                 .where(invoice_batches.c.id == batch_id)
                 .values(response_json=json.dumps(response), completed_at=now())
             )
-
-    # -- history -------------------------------------------------------------------------
-
-    def add_history(
-        self,
-        connection_id: str,
-        kind: str,
-        message: str,
-        *,
-        link_id: int | None = None,
-        lead_id: int | None = None,
-        invoice_id: str | None = None,
-        detail: Any = None,
-    ) -> None:
-        with self.tx() as conn:
-            conn.execute(
-                insert(history).values(
-                    connection_id=connection_id,
-                    link_id=link_id,
-                    kommo_lead_id=lead_id,
-                    xero_invoice_id=invoice_id,
-                    kind=kind,
-                    message=message,
-                    detail=json.dumps(detail, default=str) if detail is not None else None,
-                    at=now(),
-                )
-            )
-
-    def history_for(self, connection_id: str, lead_id: int) -> list[Row]:
-        with self.tx() as conn:
-            return list(
-                conn.execute(
-                    select(history)
-                    .where(history.c.connection_id == connection_id)
-                    .where(history.c.kommo_lead_id == lead_id)
-                    .order_by(history.c.at, history.c.id)
-                ).mappings()
-            )
-
-    # -- parked work ---------------------------------------------------------------------
-
-    def park(
-        self, connection_id: str, flow: str, subject: str, code: str, message: str, fix: str
-    ) -> None:
-        with self.tx() as conn:
-            current = (
-                conn.execute(
-                    select(parked).where(
-                        parked.c.connection_id == connection_id,
-                        parked.c.flow == flow,
-                        parked.c.subject == subject,
-                        parked.c.open.is_(True),
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            if current is None:
-                conn.execute(
-                    insert(parked).values(
-                        connection_id=connection_id,
-                        flow=flow,
-                        subject=subject,
-                        reason_code=code,
-                        message=message,
-                        fix=fix,
-                        attempts=1,
-                        open=True,
-                        created_at=now(),
-                        updated_at=now(),
-                    )
-                )
-            else:
-                conn.execute(
-                    update(parked)
-                    .where(parked.c.id == current["id"])
-                    .values(
-                        reason_code=code,
-                        message=message,
-                        fix=fix,
-                        attempts=current["attempts"] + 1,
-                        updated_at=now(),
-                    )
-                )
-
-    def resolve_parked(self, connection_id: str, flow: str, subject: str) -> None:
-        with self.tx() as conn:
-            conn.execute(
-                update(parked)
-                .where(
-                    parked.c.connection_id == connection_id,
-                    parked.c.flow == flow,
-                    parked.c.subject == subject,
-                    parked.c.open.is_(True),
-                )
-                .values(open=False, resolved_at=now(), updated_at=now())
-            )
-
-    def open_parked(self, connection_id: str | None = None) -> list[Row]:
-        query = select(parked).where(parked.c.open.is_(True)).order_by(parked.c.created_at)
-        if connection_id:
-            query = query.where(parked.c.connection_id == connection_id)
-        with self.tx() as conn:
-            return list(conn.execute(query).mappings())
-
-    def parked_item(self, item_id: int) -> Row | None:
-        with self.tx() as conn:
-            return conn.execute(select(parked).where(parked.c.id == item_id)).mappings().first()
-
-    # -- contact links -------------------------------------------------------------------
-
-    def xero_contact_for(self, connection_id: str, kommo_type: str, kommo_id: int) -> str | None:
-        with self.tx() as conn:
-            return conn.execute(
-                select(contact_links.c.xero_contact_id).where(
-                    contact_links.c.connection_id == connection_id,
-                    contact_links.c.kommo_type == kommo_type,
-                    contact_links.c.kommo_id == kommo_id,
-                )
-            ).scalar_one_or_none()
-
-    def link_contact(
-        self, connection_id: str, kommo_type: str, kommo_id: int, xero_contact_id: str, name: str
-    ) -> None:
-        with self.tx() as conn:
-            try:
-                with conn.begin_nested():
-                    conn.execute(
-                        insert(contact_links).values(
-                            connection_id=connection_id,
-                            kommo_type=kommo_type,
-                            kommo_id=kommo_id,
-                            xero_contact_id=xero_contact_id,
-                            name=name,
-                        )
-                    )
-            except IntegrityError:
-                conn.execute(
-                    update(contact_links)
-                    .where(
-                        contact_links.c.connection_id == connection_id,
-                        contact_links.c.kommo_type == kommo_type,
-                        contact_links.c.kommo_id == kommo_id,
-                    )
-                    .values(xero_contact_id=xero_contact_id, name=name)
-                )
-
-    # -- effects (read-check-write for Kommo) --------------------------------------------
-
-    def effect_state(self, key: str) -> str | None:
-        with self.tx() as conn:
-            return conn.execute(
-                select(effects.c.state).where(effects.c.key == key)
-            ).scalar_one_or_none()
-
-    def effect_result(self, key: str) -> str | None:
-        with self.tx() as conn:
-            return conn.execute(
-                select(effects.c.result).where(effects.c.key == key)
-            ).scalar_one_or_none()
-
-    def mark_effect(
-        self, connection_id: str, key: str, state: str, result: str | None = None
-    ) -> None:
-        values: dict[str, Any] = {"state": state, "updated_at": now()}
-        if result is not None:
-            values["result"] = result
-        with self.tx() as conn:
-            updated = conn.execute(
-                update(effects).where(effects.c.key == key).values(**values)
-            ).rowcount
-            if not updated:
-                conn.execute(insert(effects).values(key=key, connection_id=connection_id, **values))
-
-    # -- cursors -------------------------------------------------------------------------
-
-    def cursor(self, connection_id: str, name: str) -> str | None:
-        with self.tx() as conn:
-            return conn.execute(
-                select(cursors.c.value).where(
-                    cursors.c.connection_id == connection_id, cursors.c.name == name
-                )
-            ).scalar_one_or_none()
-
-    def set_cursor(self, connection_id: str, name: str, value: str) -> None:
-        with self.tx() as conn:
-            updated = conn.execute(
-                update(cursors)
-                .where(cursors.c.connection_id == connection_id, cursors.c.name == name)
-                .values(value=value, updated_at=now())
-            ).rowcount
-            if not updated:
-                conn.execute(
-                    insert(cursors).values(
-                        connection_id=connection_id, name=name, value=value, updated_at=now()
-                    )
-                )
