@@ -111,10 +111,20 @@ def test_intent_to_receive_fails_for_a_receiver_that_accepts_everything(
     assert made.bodies == []
 
 
+@pytest.fixture
+def slow_batching_sim() -> Iterator[ServerHandle]:
+    """A simulator that gathers a second of changes per delivery, so that two calls made one
+    after the other share a batch even on a busy machine."""
+    config = XeroSimConfig(webhook_time_scale=0.00002, webhook_batch_window_s=1.0)
+    with start_in_thread(create_app(config)) as handle:
+        yield handle
+
+
 def test_changes_arrive_as_one_signed_batch(
-    sim: ServerHandle, receiver: tuple[Receiver, ServerHandle]
+    slow_batching_sim: ServerHandle, receiver: tuple[Receiver, ServerHandle]
 ) -> None:
     """A manual invoice, its approval and payment arrive batched, in sequence, signed."""
+    sim = slow_batching_sim
     made, endpoint = receiver
     httpx.post(f"{sim.base_url}/_sim/webhooks", json={"url": f"{endpoint.base_url}/xero"})
     invoice = httpx.post(
