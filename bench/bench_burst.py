@@ -1,9 +1,11 @@
 """A burst of deals approved at once, the Xero simulator enforcing Xero's real limits.
 
 Prints Xero calls per invoice, 429s seen and the time until the last deal shows its
-invoice number, for the batched flow and for the same flow with batching switched off
-(`mapping.batch_size = 1`) as the baseline, then the ratios. The unbatched baseline runs
-on fewer deals (it is bound by Xero's 60 calls a minute), so the comparison is per deal.
+invoice number, for the batched flow and for two baselines: the same flow with batching
+switched off (`mapping.batch_size = 1`), and batched but with Xero's minute budget allowed in
+one go (`xero.burst_calls = calls_per_minute`, as before decision 0008), then the ratios. The
+unbatched baseline runs on fewer deals (it is bound by Xero's 60 calls a minute), so the
+comparison is per deal.
 
 Usage: python -m bench.bench_burst [DEALS] [BASELINE_DEALS]
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._support import wait_until
+from kommo_xero.config import XeroSettings
 from kommo_xero.sandbox.server import free_port
 from kommo_xero.sandbox.stack import (
     Simulators,
@@ -56,7 +59,7 @@ def shown(sims: Simulators, lead_ids: list[int]) -> int:
         return sum(1 for i in lead_ids if state.leads[i].custom_fields.get(field.id))
 
 
-def run(deals: int, batch_size: int) -> dict[str, Any]:
+def run(deals: int, batch_size: int, burst_calls: int | None = None) -> dict[str, Any]:
     sims = start_simulators()
     folder = Path(tempfile.mkdtemp(prefix="kx-bench-burst-"))
     port = free_port()
@@ -67,6 +70,9 @@ def run(deals: int, batch_size: int) -> dict[str, Any]:
         service_port=port,
         mapping={"batch_size": batch_size},
     )
+    if burst_calls is not None:
+        xero = settings.xero.model_copy(update={"burst_calls": burst_calls})
+        settings = settings.model_copy(update={"xero": xero})
     lead_ids = create_deals(sims, deals)
     service = start_service(settings, port=port)
     register_kommo_webhook(sims.kommo.base_url, service.base_url)
@@ -114,6 +120,13 @@ def main() -> None:
     baseline_deals = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     batched = run(deals, batch_size=50)
     report("batched (50/request)", batched)
+    unsmoothed = run(deals, batch_size=50, burst_calls=XeroSettings().calls_per_minute)
+    report("baseline (whole minute)", unsmoothed)
+    print(
+        f"ratio whole-minute/smoothed: Xero calls x"
+        f"{unsmoothed['xero_calls'] / batched['xero_calls']:.1f}, time x"
+        f"{unsmoothed['elapsed_s'] / batched['elapsed_s']:.1f}"
+    )
     unbatched = run(baseline_deals, batch_size=1)
     report("baseline (no batching)", unbatched)
     calls_ratio = (unbatched["xero_calls"] / unbatched["deals"]) / (

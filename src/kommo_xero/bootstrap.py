@@ -28,7 +28,7 @@ from kommo_xero.transport.gate import Gate, GateSession, PostgresGate, claim_exe
 from kommo_xero.transport.pacer import (
     BucketMaker,
     per_day,
-    per_minute,
+    per_minute_smoothed,
     postgres_buckets,
     spaced_per_second,
 )
@@ -115,7 +115,8 @@ def build_xero(
             x.client_id,
             x.client_secret.get_secret_value(),
         )
-    pacer = _pacer(settings, [per_minute(x.calls_per_minute), per_day(x.calls_per_day)], buckets)
+    rates = [*per_minute_smoothed(x.calls_per_minute, x.burst_calls), per_day(x.calls_per_day)]
+    pacer = _pacer(settings, rates, buckets)
     if pacers is not None:
         pacers.append(pacer)
     return XeroClient(x.base_url, auth, tenant_id=tenant_id, pacer=pacer)

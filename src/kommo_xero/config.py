@@ -108,8 +108,18 @@ class XeroSettings(BaseModel):
     client_secret: SecretStr | None = None
     tenant_id: str | None = None
     webhook_key: SecretStr | None = None
-    calls_per_minute: int = 55
-    calls_per_day: int = 4800
+    calls_per_minute: int = Field(default=55, ge=1)
+    calls_per_day: int = Field(default=4800, ge=1)
+    # Calls that may leave back to back; after them, calls are spaced at the per-minute pace.
+    # A lone deal's few calls go at once; in a burst, batches fill while calls are spaced
+    # (decision 0008). Set it to calls_per_minute to allow the whole minute at once.
+    burst_calls: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _budgets_nest(self) -> XeroSettings:
+        if self.calls_per_day > self.calls_per_minute * 1440:
+            raise ValueError("calls_per_day cannot be more than calls_per_minute × 1440")
+        return self
 
 
 class MappingSettings(BaseModel):

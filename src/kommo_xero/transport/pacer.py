@@ -137,5 +137,20 @@ def per_minute(n: int) -> Rate:
     return Rate(n, Duration.MINUTE)
 
 
+def per_minute_smoothed(n: int, burst: int) -> list[Rate]:
+    """At most `n` calls a minute, of which at most `burst` back to back: after a short burst,
+    calls leave at the minute's average pace (one every 60/n s).
+
+    A plain "n a minute" lets the whole minute go at once, and a sliding window then repeats
+    that rhythm: under a steady stream of work every batch leaves as soon as a call is free,
+    small. Spaced calls make work wait a little, and what waits is batched together."""
+    # Rounded down: the short window must not be stricter than the minute (pyrate-limiter
+    # wants each longer window's rate to be no higher than the shorter one's).
+    window_ms = burst * Duration.MINUTE // n
+    if burst >= n or window_ms < 1:
+        return [per_minute(n)]
+    return [Rate(burst, window_ms), per_minute(n)]
+
+
 def per_day(n: int) -> Rate:
     return Rate(n, Duration.DAY)

@@ -8,6 +8,9 @@ how the number of API calls grows far slower than the number of deals.
 While a flush for a key is still running (typically waiting for the rate limiter), new items
 are held rather than flushed in small groups of their own: under load, batches grow to
 `max_size` by themselves; when idle, a lone item waits only `window`.
+
+With `ready` (e.g. "wait until the API's budget admits one more call"), a batch is cut only
+once `ready()` returns, so whatever arrived during that wait goes in the same call.
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ class Batcher(Generic[T, R]):
         window: float = 0.15,
         max_size: int = 50,
         max_in_flight: int = 1,
+        ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._flush = flush
+        self._ready = ready
         self._window = window
         self._max = max_size
         self._max_in_flight = max_in_flight
@@ -72,13 +77,8 @@ class Batcher(Generic[T, R]):
             pending.timer = None
         if self._in_flight.get(key, 0) >= self._max_in_flight:
             return  # resumed by _finished when the running flush ends
-        taken = _Pending[T, R](pending.items[: self._max], pending.futures[: self._max])
-        del pending.items[: self._max]
-        del pending.futures[: self._max]
-        if not pending.items:
-            del self._pending[key]
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
-        task = asyncio.get_running_loop().create_task(self._run(taken))
+        task = asyncio.get_running_loop().create_task(self._cut_and_run(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _: self._finished(key))
@@ -87,6 +87,28 @@ class Batcher(Generic[T, R]):
         self._in_flight[key] -= 1
         if key in self._pending:
             self._start(key)
+
+    def _cut(self, key: Hashable) -> _Pending[T, R]:
+        pending = self._pending.get(key) or _Pending[T, R]()
+        taken = _Pending[T, R](pending.items[: self._max], pending.futures[: self._max])
+        del pending.items[: self._max]
+        del pending.futures[: self._max]
+        if not pending.items:
+            self._pending.pop(key, None)
+        return taken
+
+    async def _cut_and_run(self, key: Hashable) -> None:
+        if self._ready is not None:
+            try:
+                await self._ready()
+            except Exception as exc:  # could not get ready: the waiting callers learn why
+                for future in self._cut(key).futures:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+        taken = self._cut(key)
+        if taken.items:
+            await self._run(taken)
 
     async def _run(self, pending: _Pending[T, R]) -> None:
         self.flushes += 1

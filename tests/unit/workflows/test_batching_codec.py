@@ -17,6 +17,26 @@ from kommo_xero.workflows.codec import party_from_json, party_to_json, plan_from
 
 
 @pytest.mark.anyio
+async def test_items_that_arrive_while_waiting_to_be_ready_join_the_batch() -> None:
+    """A batch is cut only once `ready` returns: late items ride along instead of waiting."""
+    calls: list[list[int]] = []
+    budget = asyncio.Event()
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        calls.append(list(items))
+        return [i for i in items]
+
+    batcher: Batcher[int, int] = Batcher(flush, window=0.01, ready=budget.wait)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.05)  # the window has passed; the batch waits for the budget
+    later = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
+    await asyncio.sleep(0.05)
+    budget.set()
+    assert await asyncio.gather(first, *later) == [1, 2, 3]
+    assert calls == [[1, 2, 3]]
+
+
+@pytest.mark.anyio
 async def test_concurrent_submits_share_one_flush_and_get_their_own_results() -> None:
     """Ten callers within the window cost one flush; each gets its own answer or error."""
     calls: list[list[int]] = []
