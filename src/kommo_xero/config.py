@@ -113,7 +113,7 @@ class XeroSettings(BaseModel):
     # Calls that may leave back to back; after them, calls are spaced at the per-minute pace.
     # A lone deal's few calls go at once; in a burst, batches fill while calls are spaced
     # (decision 0008). Set it to calls_per_minute to allow the whole minute at once.
-    burst_calls: int = Field(default=5, ge=1)
+    burst_calls: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _budgets_nest(self) -> XeroSettings:
