@@ -92,7 +92,13 @@ def _reader(rt: Runtime, mine_only: bool) -> Batcher[str, Invoice | None]:
         return [found.get(i.lower()) for i in ids]
 
     name = "invoice_reader_mine" if mine_only else "invoice_reader"
-    return rt.shared(name, lambda: Batcher(flush, window=READ_WINDOW_S, max_size=IDS_PER_CALL))
+    # Cut once Xero's budget admits the call: reads that arrive meanwhile share it (0008).
+    return rt.shared(
+        name,
+        lambda: Batcher(
+            flush, window=READ_WINDOW_S, max_size=IDS_PER_CALL, ready=rt.xero.wait_for_budget
+        ),
+    )
 
 
 async def read_invoice(rt: Runtime, invoice_id: str) -> Invoice | None:
