@@ -12,6 +12,10 @@ from tests.integration.flows.conftest import Sandbox, wait_until
 
 pytestmark = pytest.mark.browser
 
+# What the page waits for is the flows' work at Xero's real pace (a burst of calls, then one
+# every 60/55 s, decision 0008), not the page itself: give it more than Playwright's 5 s.
+expect.set_options(timeout=20_000)
+
 
 def test_sign_in_links_history_parked_and_retry(demo: Sandbox, page: Page) -> None:
     """Links appear live as deals are approved; a parked NZD deal is invoiced after a retry."""
