@@ -107,7 +107,8 @@ def invoiced_count(cluster: Cluster) -> int:
 
 
 def written_back(cluster: Cluster) -> int:
-    """Deals whose link row says `invoiced` (set once the deal shows the invoice number)."""
+    """Deals whose link row says `invoiced`: their invoice exists in Xero (the deal shows its
+    number a moment later, once the batched write-back to Kommo is through)."""
     engine = _engine(cluster.database_url)
     try:
         with engine.connect() as conn:
@@ -207,6 +208,20 @@ def final_state(cluster: Cluster, documents: bool = False) -> dict[str, dict[str
         }
         if documents:
             state[tenant.name]["deals_with_one_note_and_one_pdf"] = with_documents
+    return state
+
+
+def settled_state(
+    cluster: Cluster, documents: bool = False, timeout: float = 180
+) -> dict[str, dict[str, Any]]:
+    """`final_state` once it reaches the expected state (or as it is when `timeout` ends):
+    the last write-backs to Kommo may still be under way when the links say `invoiced`."""
+    want = expected_state(cluster, documents)
+    deadline = time.monotonic() + timeout
+    state = final_state(cluster, documents)
+    while state != want and time.monotonic() < deadline:
+        time.sleep(2)
+        state = final_state(cluster, documents)
     return state
 
 

@@ -13,11 +13,11 @@ from tests.e2e.scale.scenario import (
     Cluster,
     approve_all,
     expected_state,
-    final_state,
     invoiced_count,
     limits_seen,
     pending_of,
     running_cluster,
+    settled_state,
     statuses,
     wait_all_documents,
     wait_all_written_back,
@@ -56,7 +56,7 @@ def test_four_processes_sync_500_deals_once_within_the_limits(postgres_cluster: 
     cluster = postgres_cluster
     approve_all(cluster, DEALS_PER_CONNECTION)
     wait_all_written_back(cluster, timeout=LIMIT_S)
-    assert final_state(cluster) == expected_state(cluster)
+    assert settled_state(cluster) == expected_state(cluster)
     assert all(p.alive() for p in cluster.processes)
     _check_limits(cluster)
 
@@ -98,7 +98,7 @@ def test_a_worker_killed_mid_run_finishes_its_work_after_restart(
         interval=1,
     )
     assert sum(statuses(cluster.database_url, in_flight).values()) == len(in_flight)
-    assert final_state(cluster, documents=True) == expected_state(cluster, documents=True)
+    assert settled_state(cluster, documents=True) == expected_state(cluster, documents=True)
     assert all(p.alive() for p in cluster.processes)
     _check_limits(cluster)
 
@@ -118,5 +118,5 @@ def test_one_process_on_sqlite_reaches_the_same_final_state(sqlite_cluster: Clus
     approve_all(cluster, 40)
     wait_all_written_back(cluster, timeout=240)
     wait_all_documents(cluster, timeout=300)
-    assert final_state(cluster, documents=True) == expected_state(cluster, documents=True)
+    assert settled_state(cluster, documents=True) == expected_state(cluster, documents=True)
     _check_limits(cluster)
