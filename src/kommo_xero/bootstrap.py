@@ -28,6 +28,7 @@ from kommo_xero.transport.gate import Gate, GateSession, PostgresGate, claim_exe
 from kommo_xero.transport.pacer import (
     BucketMaker,
     per_day,
+    per_minute,
     per_minute_smoothed,
     postgres_buckets,
     spaced_per_second,
@@ -115,7 +116,12 @@ def build_xero(
             x.client_id,
             x.client_secret.get_secret_value(),
         )
-    rates = [*per_minute_smoothed(x.calls_per_minute, x.burst_calls), per_day(x.calls_per_day)]
+    minute = per_minute_smoothed(x.calls_per_minute, x.burst_calls)
+    if buckets is not None:
+        # Shared PostgreSQL buckets keep the plain minute for now: with the two minute rates,
+        # the 4-process 500-deal test saw a limit broken in 2 of 3 CI runs (decision 0008).
+        minute = [per_minute(x.calls_per_minute)]
+    rates = [*minute, per_day(x.calls_per_day)]
     pacer = _pacer(settings, rates, buckets)
     if pacers is not None:
         pacers.append(pacer)
