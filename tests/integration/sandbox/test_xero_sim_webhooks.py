@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ class Receiver:
 
     honest: bool = True  # False: answers 200 to everything (fails Intent-to-Receive)
     fail_times: int = 0  # answer 500 to this many well-signed event deliveries first
+    delay_s: float = 0.0  # think this long before answering (a slow receiver)
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
     def app(self) -> FastAPI:
@@ -35,6 +37,7 @@ class Receiver:
         @app.post("/xero")
         async def receive(request: Request) -> Response:
             raw = await request.body()
+            await asyncio.sleep(self.delay_s)
             good = sign(KEY, raw) == request.headers.get("x-xero-signature")
             if not good and self.honest:
                 return Response(status_code=401)
@@ -196,3 +199,17 @@ def test_reorder_fault_delivers_newest_first(
     httpx.post(f"{sim.base_url}/_sim/webhooks/flush")
     sequences = [body["firstEventSequence"] for body in made.bodies]
     assert sequences == [2, 1]
+
+
+def test_flush_waits_for_deliveries_already_on_their_way(
+    sim: ServerHandle, receiver: tuple[Receiver, ServerHandle]
+) -> None:
+    """A flush after the batch timer fired returns once that delivery reached the receiver."""
+    made, endpoint = receiver
+    made.delay_s = 0.5
+    httpx.post(f"{sim.base_url}/_sim/webhooks", json={"url": f"{endpoint.base_url}/xero"})
+    httpx.post(f"{sim.base_url}/_sim/webhook-faults", json={"reorder": True})
+    httpx.post(f"{sim.base_url}/_sim/invoices", json={"contact_name": "Slow Co"})
+    time.sleep(0.2)  # the 50 ms batch timer has fired; the first POST is with the receiver
+    httpx.post(f"{sim.base_url}/_sim/webhooks/flush", timeout=10)
+    assert [body["firstEventSequence"] for body in made.bodies] == [2, 1]

@@ -235,7 +235,7 @@ async def deliveries(request: Request) -> dict[str, Any]:
 async def flush(request: Request) -> dict[str, Any]:
     dispatcher = sim(request).webhooks
     before = len(dispatcher.deliveries)
-    await dispatcher.flush_pending()
+    await dispatcher.flush_all()
     return {"delivered": dispatcher.deliveries[before:]}
 
 

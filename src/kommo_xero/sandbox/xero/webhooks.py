@@ -130,6 +130,14 @@ class WebhookDispatcher:
         for batch in self.take_batches():
             await self.deliver(batch)
 
+    async def flush_all(self) -> None:
+        """Deliver what is pending now, and wait for deliveries a batch timer already started:
+        after this, every event emitted so far has reached the receiver (or failed once)."""
+        in_flight = [task for task in self._tasks if not task.done()]
+        await self.flush_pending()
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
     async def deliver(self, batch: Batch) -> None:
         if self.status != "OK":
             return
