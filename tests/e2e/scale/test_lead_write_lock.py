@@ -72,12 +72,12 @@ async def test_another_deal_is_not_held_up(two_processes: list[Any]) -> None:
         async with lead_write_lock(second, 8):
             pass
 
-    await asyncio.wait_for(other_deal(), timeout=2)
+    await asyncio.wait_for(other_deal(), timeout=10)
     blocked = asyncio.create_task(_enter(second, 7))
     await asyncio.sleep(0.2)
     assert not blocked.done()  # deal 7 is still held by the first process
     release.set()
-    await asyncio.wait_for(blocked, timeout=2)
+    await asyncio.wait_for(blocked, timeout=10)
     await holder
 
 
