@@ -9,34 +9,28 @@ for this.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
+from kommo_xero.background import BackgroundLoop
 from kommo_xero.observability.metrics import MinuteCount, recent_by_minute
 
 PUBLISH_EVERY_S = 10.0
 _log = logging.getLogger(__name__)
 
 
-class ActivityPublisher:
+class ActivityPublisher(BackgroundLoop):
+    task_name = "webhook-activity"
+
     def __init__(
         self, publish: Callable[[Sequence[MinuteCount]], None], every: float = PUBLISH_EVERY_S
     ) -> None:
         self._publish = publish
         self._every = every
-        self._task: asyncio.Task[None] | None = None
         self._published_any = False
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhook-activity")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         await self.publish_now()  # the last counts outlive this process for the hour
 
     async def publish_now(self) -> None:

@@ -11,32 +11,24 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
+from kommo_xero.background import BackgroundLoop
 from kommo_xero.store.inbox import Inbox, Trigger
 
 Starter = Callable[[Trigger], Awaitable[str]]
 
 
-class InboxPump:
+class InboxPump(BackgroundLoop):
+    task_name = "inbox-pump"
+
     def __init__(self, inbox: Inbox, starters: dict[str, Starter], idle: float = 0.5) -> None:
         self.inbox = inbox
         self.starters = starters  # flow name → how to start it (a dispatch table)
         self.idle = idle
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.failures = 0
 
     def notify(self) -> None:
         self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="inbox-pump")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def drain_once(self) -> int:
         batch = self.inbox.pending()
