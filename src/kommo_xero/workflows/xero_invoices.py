@@ -133,7 +133,8 @@ async def _send_oldest(rt: Runtime, queue: InvoiceOrders) -> bool:
     the call back, more orders join the queue and leave with it."""
     await rt.xero.wait_for_budget()
     taken = queue.oldest(rt.connection_id, rt.settings.mapping.batch_size)
-    if not taken:
+    if not taken:  # another process sent ours meanwhile
+        rt.xero.forgo_budget()
         return False
     batch_id = uuid.uuid4().hex
     key = f"kx-invoices-{batch_id}"

@@ -56,3 +56,16 @@ async def test_budget_waited_for_in_one_task_is_not_spent_by_another(
     await asyncio.create_task(reserve_only())
     await client.get_organisation()
     assert 2 == len(pacer.admitted)
+
+
+async def test_budget_forgone_is_not_spent_by_a_later_call(
+    xero: ScriptedXero, make_client: Callable[..., XeroClient]
+) -> None:
+    """After forgo_budget (the batch had nothing left to send) the next call waits its turn."""
+    xero.on("GET", "/api.xro/2.0/Organisation", ORG)
+    pacer = CountingPacer()
+    client = make_client(pacer=pacer)
+    await client.wait_for_budget()
+    client.forgo_budget()
+    await client.get_organisation()
+    assert 2 == len(pacer.admitted)
