@@ -8,6 +8,7 @@ Each webhook is a distinct "entered Payment Approved" event, so each one starts 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from kommo_xero.sandbox.stack import SANDBOX_WEBHOOK_SECRET, sandbox_settings, s
 
 REQUESTS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 CONCURRENCY = 8
+STOP_WAIT_S = 90  # systemd's default TimeoutStopSec
 
 
 def status_body(lead_id: int) -> bytes:
@@ -100,8 +102,15 @@ def main() -> None:
         throughput = (REQUESTS / wall) / (REQUESTS / base_wall)
         print(f"  ratio webhook/baseline: p50 x{p50:.1f}, throughput x{throughput:.2f}")
     finally:
+        # A thousand flows were just started: stopping waits for the engine to cut them off.
+        stop_started = time.monotonic()
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(STOP_WAIT_S)
+            print(f"  serve stopped {time.monotonic() - stop_started:.1f} s after SIGTERM")
+        except subprocess.TimeoutExpired:
+            process.kill()
+            print(f"  serve had not stopped {STOP_WAIT_S} s after SIGTERM: killed")
         sims.stop()
 
 
