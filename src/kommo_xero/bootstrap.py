@@ -281,6 +281,7 @@ class Service:
             engine.shutdown()
             self.started = False
         for rt in self.runtimes:
+            rt.close_shared()
             await rt.kommo.close()
             await rt.xero.close()
         for pacer in self.pacers:

@@ -54,9 +54,12 @@ class Batcher(Generic[T, R]):
         self._pending: dict[Hashable, _Pending[T, R]] = {}
         self._in_flight: dict[Hashable, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.flushes = 0  # how many calls of `flush` were made (benchmarks read it)
 
     async def submit(self, item: T, key: Hashable = "") -> R:
+        if self._closed:
+            raise RuntimeError("the batcher is closed: the service is stopping")
         loop = asyncio.get_running_loop()
         pending = self._pending.setdefault(key, _Pending())
         future: asyncio.Future[R] = loop.create_future()
@@ -68,9 +71,21 @@ class Batcher(Generic[T, R]):
             pending.timer = loop.call_later(self._window, self._start, key)
         return await future
 
+    def close(self) -> None:
+        """The service is stopping: drop timers and cancel running batches, so none is left
+        pending when the event loop closes. Callers still waiting belong to workflows the
+        engine has cut off; they run again from their last step at the next start."""
+        self._closed = True
+        for pending in self._pending.values():
+            if pending.timer is not None:
+                pending.timer.cancel()
+                pending.timer = None
+        for task in list(self._tasks):
+            task.cancel()
+
     def _start(self, key: Hashable) -> None:
         pending = self._pending.get(key)
-        if pending is None:
+        if pending is None or self._closed:
             return
         if pending.timer is not None:
             pending.timer.cancel()

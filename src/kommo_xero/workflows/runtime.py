@@ -23,6 +23,7 @@ from kommo_xero.kommo._payloads import CustomFieldCreate
 from kommo_xero.kommo.models import CustomField, Pipeline, Status, find_stage
 from kommo_xero.store import Store
 from kommo_xero.transport.gate import Gate, LocalGate
+from kommo_xero.workflows.batching import Batcher
 from kommo_xero.xero.client import XeroClient
 
 FIELD_INVOICE_NUMBER = "Xero invoice number"
@@ -190,6 +191,12 @@ class Runtime:
         if found is None:
             found = self.extras[name] = make()
         return cast(_T, found)
+
+    def close_shared(self) -> None:
+        """Close this process's batchers as the service stops (see `Batcher.close`)."""
+        for extra in self.extras.values():
+            if isinstance(extra, Batcher):
+                extra.close()
 
     @property
     def rules(self) -> MappingRules:

@@ -125,3 +125,25 @@ def test_decimal_precision_is_kept() -> None:
         "Exclusive",
     )
     assert plan_from_json(plan_to_json(plan)).total == Decimal("0.30")
+
+
+@pytest.mark.anyio
+async def test_close_leaves_no_batch_running_and_refuses_new_items() -> None:
+    """After close (the service stopping) no batch task is left pending and submit refuses."""
+
+    async def flush(items: Sequence[int]) -> list[int | BaseException]:
+        return list(items)
+
+    never = asyncio.Event()
+    batcher: Batcher[int, int] = Batcher(flush, window=0.01, ready=never.wait)
+    before = asyncio.all_tasks()
+    waiting = asyncio.ensure_future(batcher.submit(1))
+    await asyncio.sleep(0.05)  # the batch is cut and waits for a budget that never comes
+    batchers_tasks = asyncio.all_tasks() - before - {waiting}
+    assert batchers_tasks  # the batch task is running
+    batcher.close()
+    await asyncio.sleep(0.01)
+    assert all(task.done() for task in batchers_tasks)
+    with pytest.raises(RuntimeError, match="stopping"):
+        await batcher.submit(2)
+    waiting.cancel()
