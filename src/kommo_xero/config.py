@@ -141,6 +141,9 @@ class MappingSettings(BaseModel):
     attach_pdf: bool = True
     batch_window_ms: int = Field(default=150, ge=0, le=5000)
     batch_size: int = Field(default=50, ge=1, le=50)
+    # During a burst, a connection's invoice batches leave at least this far apart (unless a
+    # full batch waits), whichever process sends them; after a quiet spell a deal goes at once.
+    batch_spacing_ms: int = Field(default=2000, ge=0, le=60_000)
     # Flow B: optional stage moves (name or id, in the trigger pipeline) when an invoice is
     # paid or voided in Xero. None leaves the deal where it is.
     paid_stage: str | None = None

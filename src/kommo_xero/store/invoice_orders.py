@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
 from kommo_xero.store.repository import now
-from kommo_xero.store.tables import invoice_orders, links
+from kommo_xero.store.tables import invoice_batches, invoice_orders, links
 
 
 class InvoiceOrders:
@@ -50,6 +50,27 @@ class InvoiceOrders:
                     )
                 ).scalars()
             )
+
+    def count(self, connection_id: str) -> int:
+        """How many of the connection's orders wait for a batch."""
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).where(invoice_orders.c.connection_id == connection_id)
+                ).scalar_one()
+            )
+
+    def last_batch_at(self, connection_id: str) -> datetime | None:
+        """When the connection's latest invoice batch was opened (by any process)."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(func.max(invoice_batches.c.created_at)).where(
+                    invoice_batches.c.connection_id == connection_id
+                )
+            ).scalar_one()
+        if found is None:
+            return None
+        return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
     def oldest(self, connection_id: str, limit: int) -> list[tuple[int, Any]]:
         """The connection's longest-waiting orders, first come first served."""

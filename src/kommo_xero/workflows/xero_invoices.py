@@ -9,6 +9,7 @@ invoice up by its reference before creating anything.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from kommo_xero.xero.models import (
 from kommo_xero.xero.writes import where_equals
 
 REPLAY_WINDOW = timedelta(minutes=5)
+SPACING_CHECK_S = 0.2  # while spacing batches, how often to look for a full batch
 
 
 class InvoiceRefused(Exception):
@@ -131,6 +133,7 @@ async def _send_oldest(rt: Runtime, queue: InvoiceOrders) -> bool:
 
     The call's budget is waited for *before* the orders are taken: while Xero's pacing holds
     the call back, more orders join the queue and leave with it."""
+    await _space_from_last_batch(rt, queue)
     await rt.xero.wait_for_budget()
     taken = queue.oldest(rt.connection_id, rt.settings.mapping.batch_size)
     if not taken:  # another process sent ours meanwhile
@@ -143,6 +146,23 @@ async def _send_oldest(rt: Runtime, queue: InvoiceOrders) -> bool:
     rt.store.open_batch(batch_id, rt.connection_id, key, stored, link_ids)
     await _send(rt, batch_id, key, stored["invoices"])
     return True
+
+
+async def _space_from_last_batch(rt: Runtime, queue: InvoiceOrders) -> None:
+    """During a burst, hold the next batch until `batch_spacing_ms` after the previous one
+    opened, unless a full batch already waits. Orders arriving meanwhile, from any process,
+    share the call: without this, several processes sending back to back made batches of a
+    few invoices each and spent Xero's minute on them. After a quiet spell the previous
+    batch is long past, and a lone deal's invoice leaves at once."""
+    mapping = rt.settings.mapping
+    last = queue.last_batch_at(rt.connection_id)
+    if mapping.batch_spacing_ms <= 0 or last is None:
+        return
+    due = last + timedelta(milliseconds=mapping.batch_spacing_ms)
+    while (left := (due - datetime.now(UTC)).total_seconds()) > 0:
+        if queue.count(rt.connection_id) >= mapping.batch_size:
+            return
+        await asyncio.sleep(min(left, SPACING_CHECK_S))
 
 
 async def _send(rt: Runtime, batch_id: str, key: str, invoices: list[dict[str, Any]]) -> None:

@@ -151,3 +151,48 @@ def test_a_refused_invoice_is_asked_for_again_after_the_fix(
     assert "NZD" in refusal
     assert "NZD" == made["currency"]
     assert 2 == _invoice_calls(xero)
+
+
+def _trickle(settings: Settings, store: Store) -> list[dict[str, Any]]:
+    """Six orders from two processes, one every 0.2 s, the first after a quiet spell."""
+    slot = LocalGate(1)
+    a, b = _process(settings, store, slot), _process(settings, store, slot)
+
+    async def scenario() -> list[dict[str, Any]]:
+        contact_id = await _contact(a)
+        made = []
+        for lead in range(1, 7):
+            process = a if lead % 2 else b
+            order = _order(store, settings, lead, contact_id)
+            made.append(asyncio.create_task(create_invoice(process, order)))
+            await asyncio.sleep(0.2)
+        return list(await asyncio.gather(*made))
+
+    return asyncio.run(scenario())
+
+
+def _spaced(tmp_path: Path, xero: ServerHandle, spacing_ms: int) -> Settings:
+    settings = _settings(tmp_path, xero)
+    mapping = settings.mapping.model_copy(update={"batch_spacing_ms": spacing_ms})
+    return settings.model_copy(update={"mapping": mapping})
+
+
+def test_a_trickle_during_a_burst_waits_for_the_next_batch(
+    tmp_path: Path, xero: ServerHandle
+) -> None:
+    """The first order leaves at once; the five right behind it wait out the spacing and
+    share one call."""
+    settings = _spaced(tmp_path, xero, 2000)
+    made = _trickle(settings, _store(settings))
+    assert [f"INV-000{n}" for n in range(1, 7)] == sorted(m["number"] for m in made)
+    assert 2 == _invoice_calls(xero)
+
+
+def test_without_spacing_a_trickle_leaves_in_small_calls(
+    tmp_path: Path, xero: ServerHandle
+) -> None:
+    """Baseline: with batch_spacing_ms = 0 the same trickle costs a call per order or so."""
+    settings = _spaced(tmp_path, xero, 0)
+    made = _trickle(settings, _store(settings))
+    assert 6 == len(made)
+    assert _invoice_calls(xero) >= 4
