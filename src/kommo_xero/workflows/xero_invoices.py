@@ -155,8 +155,10 @@ async def _space_from_last_batch(rt: Runtime, queue: InvoiceOrders) -> None:
     few invoices each and spent Xero's minute on them. After a quiet spell the previous
     batch is long past, and a lone deal's invoice leaves at once."""
     mapping = rt.settings.mapping
+    if mapping.batch_spacing_ms <= 0:
+        return
     last = queue.last_batch_at(rt.connection_id)
-    if mapping.batch_spacing_ms <= 0 or last is None:
+    if last is None:
         return
     due = last + timedelta(milliseconds=mapping.batch_spacing_ms)
     while (left := (due - datetime.now(UTC)).total_seconds()) > 0:
